@@ -1,0 +1,79 @@
+# jax2tf-workshop: every command the README, CI and instructors use. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-requirements
+
+# Offline data: use the shared copy of MNIST when MNIST_NPZ is unset and it exists.
+SHARED_MNIST := $(abspath ../shared/data/mnist.npz)
+ifeq ($(origin MNIST_NPZ), undefined)
+  ifneq ($(wildcard $(SHARED_MNIST)),)
+    export MNIST_NPZ := $(SHARED_MNIST)
+  endif
+endif
+# JAX and TensorFlow share one process (and one GPU, where there is one): see README, "GPU".
+export XLA_PYTHON_CLIENT_PREALLOCATE ?= false
+export TF_FORCE_GPU_ALLOW_GROWTH ?= true
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TF_ENABLE_ONEDNN_OPTS ?= 0
+
+STAGES := 01_data 02_flax_model 03_jax_training 04_export 05_tf_finetune 06_deploy 07_fusion
+NOTEBOOKS := $(foreach s,$(STAGES),$(wildcard notebooks/$(s).ipynb))  # in stage order
+EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.record_timing=False \
+	--ExecutePreprocessor.store_widget_state=False
+NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
+
+.PHONY: help install check-env run lab test unit test-notebooks test-stages lint clean $(STAGES)
+
+help: ## Show this help
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@echo "  make 01_data ... 07_fusion  Execute one lesson in place (needs the earlier lessons' artifacts)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(STAMP) ## Create .venv with python3 and install the pinned stack (only when requirements change)
+
+check-env: $(STAMP) ## Print [OK]/[FAIL] for every pinned package
+	@$(BIN)/python -m helpers.check_env requirements.txt
+
+run: $(STAMP) ## The main job: install if needed, then execute every lesson in order (fresh stored outputs)
+	@for nb in $(NOTEBOOKS); do \
+		echo "=== $$nb"; start=$$(date +%s); \
+		$(EXECUTE) $$nb || exit 1; \
+		echo "    $$(( $$(date +%s) - start )) s"; \
+	done
+
+$(STAGES): %: $(STAMP) ## (one target per lesson, e.g. `make 03_jax_training`)
+	$(EXECUTE) notebooks/$@.ipynb
+
+lab: $(STAMP) ## Open the lessons in JupyterLab (localhost only, with a token)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+
+unit: $(STAMP) ## Unit tests of helpers (fast, no notebooks), with coverage
+	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/unit \
+		--doctest-modules helpers --cov=helpers --cov-report=term-missing --cov-fail-under=90
+
+test-notebooks: $(STAMP) ## Re-execute every notebook with nbval, in stage order
+	$(NBVAL) $(NOTEBOOKS)
+
+test-stages: $(STAMP) ## Tests of what the lessons produced (needs their artifacts)
+	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/stages
+
+test: unit test-notebooks test-stages ## The README's test command: unit tests, every notebook, then their artifacts
+
+lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs
+	$(BIN)/ruff check helpers tests notebooks
+	$(BIN)/ruff format --check helpers tests
+	$(BIN)/python -m helpers.notebook_check $(NOTEBOOKS)
+
+clean: ## Remove artifacts/ (what the lessons produced)
+	rm -rf artifacts

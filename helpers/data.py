@@ -1,0 +1,151 @@
+"""MNIST from a local file first, and the TensorFlow guide's `tf.data` pipelines.
+
+Workshops often run offline, so the loader looks for a file before it touches the network:
+`$MNIST_NPZ`, then Keras' own cache, then a download the way
+`tf.keras.datasets.mnist.load_data()` does it. Whatever it loads is checked, so a truncated or
+foreign file fails here, with a message that says how to fix it, instead of deep in training.
+
+Used in: 01_data, 03_jax_training, 04_export, 05_tf_finetune, 06_deploy, 07_fusion.
+"""
+
+import os
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+# Exactly what keras.datasets.mnist.load_data() downloads and checks.
+MNIST_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+EXPECTED = {
+    "x_train": ((60000, 28, 28), np.uint8),
+    "y_train": ((60000,), np.uint8),
+    "x_test": ((10000, 28, 28), np.uint8),
+    "y_test": ((10000,), np.uint8),
+}
+
+HOW_TO_FIX = (
+    "Provide Keras' mnist.npz (uint8 x_train 60000x28x28, y_train, x_test, y_test): "
+    "set MNIST_NPZ=/path/to/mnist.npz (the Makefile uses ../shared/data/mnist.npz when it "
+    "exists), or place it at {cache}."
+)
+
+
+class MnistUnavailableError(RuntimeError):
+    """MNIST could not be found, downloaded or validated; the message says how to provide it."""
+
+
+def keras_cache_path() -> Path:
+    """Where Keras keeps its download: `$KERAS_HOME/datasets/mnist.npz` (default `~/.keras`)."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets" / "mnist.npz"
+
+
+def _how_to_fix() -> str:
+    return HOW_TO_FIX.format(cache=keras_cache_path())
+
+
+def _download() -> Path:
+    """Download (and hash-check) into Keras' cache exactly as `mnist.load_data()` does."""
+    import keras  # lazy: only when no local file exists
+
+    return Path(keras.utils.get_file("mnist.npz", origin=MNIST_URL, file_hash=MNIST_SHA256))
+
+
+def locate_mnist() -> Path:
+    """The file `load_mnist` will read, downloading it only if nothing local exists."""
+    env = os.environ.get("MNIST_NPZ")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise MnistUnavailableError(
+                f"MNIST_NPZ points to {path}, which does not exist. " + _how_to_fix()
+            )
+        return path
+    cached = keras_cache_path()
+    if cached.is_file():
+        return cached
+    try:
+        return _download()
+    except Exception as err:  # no network, proxy, hash mismatch, ...
+        raise MnistUnavailableError(
+            f"MNIST is not available locally and the download from {MNIST_URL} failed "
+            f"({type(err).__name__}: {err}). " + _how_to_fix()
+        ) from err
+
+
+def validate_mnist(arrays: dict, source: str | os.PathLike) -> None:
+    """Raise `MnistUnavailableError` unless `arrays` look like Keras' MNIST."""
+    for key, (shape, dtype) in EXPECTED.items():
+        if key not in arrays:
+            raise MnistUnavailableError(
+                f"{source} is not Keras' mnist.npz: it has no '{key}' array "
+                f"(found {sorted(arrays)}). " + _how_to_fix()
+            )
+        value = arrays[key]
+        if value.shape != shape or value.dtype != dtype:
+            raise MnistUnavailableError(
+                f"{source} is not Keras' mnist.npz: '{key}' is {value.dtype}{list(value.shape)}, "
+                f"expected {np.dtype(dtype)}{list(shape)}. " + _how_to_fix()
+            )
+    for key in ("y_train", "y_test"):
+        if arrays[key].max() > 9:
+            raise MnistUnavailableError(
+                f"{source} is not Keras' mnist.npz: '{key}' has labels above 9. " + _how_to_fix()
+            )
+
+
+def load_mnist():
+    """Return `(x_train, y_train), (x_test, y_test)` as uint8 NumPy arrays, like Keras does.
+
+    Raises:
+        MnistUnavailableError: missing, unreadable or wrong file (names it, and how to fix it).
+    """
+    path = locate_mnist()
+    try:
+        loaded = np.load(path, allow_pickle=False)  # never unpickle a file we were pointed at
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise ValueError("it holds a single array, not an .npz archive of named arrays")
+        with loaded as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as err:
+        raise MnistUnavailableError(
+            f"Cannot read {path} as an .npz file ({type(err).__name__}: {err}). " + _how_to_fix()
+        ) from err
+    validate_mnist(arrays, path)
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _scale(images, labels):
+    import tensorflow as tf
+
+    images = tf.expand_dims(tf.cast(images, tf.float32) / 255.0, axis=-1)
+    return images, tf.one_hot(tf.cast(labels, tf.int32), depth=10)
+
+
+def make_datasets(batch_size: int = 256, seed: int = 0, data=None):
+    """The guide's pipelines: `(train, test)` `tf.data.Dataset`s of (image, one-hot label).
+
+    Train: scale to [0, 1], add the channel axis, one-hot, batch with `drop_remainder`, cache,
+    then shuffle with a buffer of 5000 (a fixed `seed`, a new order every epoch). As in the guide,
+    the shuffle comes after batching, so it reorders whole batches: each batch holds the same
+    256 images every epoch, in a new position. Test: all 10,000 images in one batch.
+
+    Args:
+        data: `((x_train, y_train), (x_test, y_test))`; `load_mnist()` when None.
+    """
+    import tensorflow as tf
+
+    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
+    train = (
+        tf.data.Dataset.from_tensor_slices((x_train, y_train))
+        .map(_scale)
+        .batch(batch_size, drop_remainder=True)
+        .cache()
+        .shuffle(5000, seed=seed, reshuffle_each_iteration=True)
+    )
+    test = (
+        tf.data.Dataset.from_tensor_slices((x_test, y_test)).map(_scale).batch(len(x_test)).cache()
+    )
+    return train, test

@@ -1,0 +1,56 @@
+"""Set up a notebook process before TensorFlow or JAX is imported."""
+
+import os
+import platform
+from importlib import metadata
+
+# What each variable does, and why it must be set before the frameworks are imported.
+QUIET_AND_SHARE = {
+    # TensorFlow's C++ logs (and the oneDNN banner, which needs the second variable) would
+    # otherwise land in stored notebook outputs that a pytest run never produces.
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    # JAX and TensorFlow in one process on one GPU: neither may grab all memory up front.
+    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+    "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+}
+
+DEFAULT_PACKAGES = (
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "jax",
+    "jaxlib",
+    "flax",
+    "optax",
+    "numpy",
+)
+
+
+def package_versions(packages=DEFAULT_PACKAGES) -> dict[str, str]:
+    """Installed versions of `packages` (missing ones are left out), without importing them."""
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def prepare_environment(packages=DEFAULT_PACKAGES, *, show: bool = True) -> dict[str, str]:
+    """Quiet TensorFlow, let TF and JAX share a GPU, and print the versions in use.
+
+    Call it first in every notebook, before importing `tensorflow` or `jax`: the variables are
+    read once, at import. Values already set in the environment win, so a user can override any.
+
+    Used in: every lesson.
+    """
+    for key, value in QUIET_AND_SHARE.items():
+        os.environ.setdefault(key, value)
+    versions = package_versions(packages)
+    if show:
+        print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")
+        for name, version in versions.items():
+            print(f"  {name:<16}{version}")
+    return versions

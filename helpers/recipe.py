@@ -1,0 +1,32 @@
+"""The TensorFlow guide's training recipe, shared by the JAX and the TensorFlow stages.
+
+Kept free of framework imports: lesson 05 reads it without JAX. Later results are compared with
+the guide's, so change these only together with the README's stage map.
+
+Used in: 03_jax_training, 04_export, 05_tf_finetune, benchmarks.
+"""
+
+BATCH_SIZE = 256
+LEARNING_RATE = 0.01
+LEARNING_RATE_EXP_DECAY = 0.6  # multiply the learning rate by this after every epoch (staircase)
+JAX_EPOCHS = 3  # lesson 03
+TF_EPOCHS = 7  # lesson 05 (lesson 03's JAX-only reference runs the same 7)
+TRAIN_IMAGES = 60_000
+STEPS_PER_EPOCH = TRAIN_IMAGES // BATCH_SIZE  # 234: the last, partial batch is dropped
+
+
+def learning_rate(step: int) -> float:
+    """The staircase schedule both optimizers follow: 0.01 · 0.6^(step // 234)."""
+    return LEARNING_RATE * LEARNING_RATE_EXP_DECAY ** (step // STEPS_PER_EPOCH)
+
+
+def as_dict() -> dict:
+    """The recipe as JSON-ready values, for manifests."""
+    return {
+        "batch_size": BATCH_SIZE,
+        "learning_rate": LEARNING_RATE,
+        "learning_rate_exp_decay": LEARNING_RATE_EXP_DECAY,
+        "steps_per_epoch": STEPS_PER_EPOCH,
+        "jax_epochs": JAX_EPOCHS,
+        "tf_epochs": TF_EPOCHS,
+    }

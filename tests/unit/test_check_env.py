@@ -1,0 +1,131 @@
+"""`make check-env`: one [OK]/[FAIL] line per exact pin, exit 1 on any mismatch."""
+
+import runpy
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from helpers import check_env
+
+NUMPY = metadata.version("numpy")
+PYTEST = metadata.version("pytest")
+REPO = Path(check_env.__file__).resolve().parent.parent
+
+
+def _requirements(tmp_path, text):
+    path = tmp_path / "requirements.txt"
+    path.write_text(text)
+    return path
+
+
+def test_ok_wrong_version_and_missing(tmp_path, capsys):
+    path = _requirements(
+        tmp_path,
+        f"# the stack\n\nnumpy=={NUMPY}      # everything\n"
+        "pytest==0.0.1\nno-such-package-jax2tf-workshop==1.0\n-e .\n",
+    )
+    assert check_env.main([str(path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:3] == [
+        f"[OK] numpy=={NUMPY}",
+        f"[FAIL] pytest: installed {PYTEST}, pinned 0.0.1",
+        "[FAIL] no-such-package-jax2tf-workshop: not installed",
+    ]
+    assert "2 of 3" in lines[3]
+
+
+def test_all_ok_exits_0(tmp_path, capsys):
+    path = _requirements(tmp_path, f"numpy=={NUMPY}\npytest == {PYTEST}  # tests\n")
+    assert check_env.main([str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"[OK] numpy=={NUMPY}",
+        f"[OK] pytest=={PYTEST}",
+    ]
+
+
+def test_names_are_normalised(tmp_path, capsys):
+    version = metadata.version("ml_dtypes")
+    path = _requirements(tmp_path, f"ML.Dtypes=={version}\nPyTest=={PYTEST}\n")
+    assert check_env.main([str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"[OK] ML.Dtypes=={version}",
+        f"[OK] PyTest=={PYTEST}",
+    ]
+
+
+def test_parse_skips_what_is_not_an_exact_pin():
+    text = "\n".join(
+        [
+            "# comment",
+            "   ",
+            "-e .",
+            "-r other.txt",
+            "--index-url https://example.org",
+            "foo>=1.0",
+            "bar",
+            "baz[extra]==2.0 ; python_version >= '3.8'  # with extras and a marker",
+            "qux==1.0#not-a-comment-without-space",  # pip: not a comment, not a version
+            "tensorflow-cpu==2.21.0      # 01 data",
+        ]
+    )
+    assert check_env.parse_requirements(text) == [("baz", "2.0"), ("tensorflow-cpu", "2.21.0")]
+
+
+@pytest.mark.parametrize(
+    ("installed", "pinned", "same"),
+    [
+        ("2.0", "2.0", True),
+        ("2.0.0", "2.0", True),
+        ("2.0", "2.0.0", True),
+        ("2.0.1", "2.0", False),
+        ("2.1.3", "2.*", True),
+        ("20.1", "2.*", False),
+        ("1.0rc1", "1.0", False),
+    ],
+)
+def test_version_comparison(installed, pinned, same):
+    assert check_env._same_version(installed, pinned) is same
+
+
+def test_missing_requirements_file(tmp_path, capsys):
+    assert check_env.main([str(tmp_path / "nope.txt")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_the_repo_requirements_parse():
+    pins = dict(check_env.parse_requirements((REPO / "requirements.txt").read_text()))
+    assert {"numpy", "jax", "flax", "tensorflow-cpu", "nbformat"} <= set(pins)
+    assert all(version[0].isdigit() for version in pins.values())
+
+
+@pytest.mark.parametrize("how", ["module", "script"])
+def test_command_line(tmp_path, how):
+    path = _requirements(tmp_path, f"numpy=={NUMPY}\nnumpy==0.0.1\n")
+    command = (
+        ["-m", "helpers.check_env"] if how == "module" else [str(REPO / "helpers/check_env.py")]
+    )
+    result = subprocess.run(
+        [sys.executable, *command, str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        f"[OK] numpy=={NUMPY}",
+        f"[FAIL] numpy: installed {NUMPY}, pinned 0.0.1",
+    ]
+
+
+def test_main_reads_sys_argv(tmp_path, monkeypatch, capsys):
+    path = _requirements(tmp_path, f"numpy=={NUMPY}\n")
+    monkeypatch.setattr(sys, "argv", ["check_env", str(path)])
+    monkeypatch.delitem(sys.modules, "helpers.check_env")  # run it fresh, as `python -m` does
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("helpers.check_env", run_name="__main__")
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"[OK] numpy=={NUMPY}\n"
