@@ -4,6 +4,7 @@ import os
 import threading
 
 from tqdm.auto import tqdm
+from tqdm.notebook import tqdm_notebook
 
 
 def _disabled_by_env() -> bool:
@@ -38,13 +39,14 @@ class Progress:
         self.count = 0  # steps in the current run
         self.runs = 0  # how many headers (starts) so far
         self._bar = None
+        self._handle = None  # Jupyter display handle of the current widget
         self._lock = threading.Lock()
 
     def _start(self):
-        if self._bar is not None:
-            self._bar.close()
+        self._finish()
         self.runs += 1
         self.count = 0
+        widget = issubclass(tqdm, tqdm_notebook) and not self.disable and self.file is None
         self._bar = tqdm(
             total=self.maxi,
             desc=self.msg or None,
@@ -53,7 +55,25 @@ class Progress:
             disable=self.disable,
             leave=True,
             mininterval=0.2,
+            **({"display": False} if widget else {}),
         )
+        if widget:  # show it ourselves, to refresh its text form when it finishes (see _finish)
+            from IPython.display import display
+
+            self._handle = display(self._bar.container, display_id=True)
+
+    def _finish(self):
+        """Close the bar; in Jupyter, re-display it so a saved notebook's text shows the final state.
+
+        A widget's text fallback (what GitHub or `nbconvert` show) is rendered when it is displayed,
+        at 0%; updating the display at the end stores the finished bar instead.
+        """
+        if self._bar is None:
+            return
+        self._bar.close()
+        if self._handle is not None:
+            self._handle.update(self._bar.container)
+        self._bar, self._handle = None, None
 
     def step(self, reset: bool = False) -> int:
         """Advance one step (after starting a new bar if `reset` or none yet); return the count."""
@@ -68,9 +88,7 @@ class Progress:
     def close(self) -> None:
         """Finish the current bar (also done by the next reset)."""
         with self._lock:
-            if self._bar is not None:
-                self._bar.close()
-                self._bar = None
+            self._finish()
 
     def __enter__(self):
         return self

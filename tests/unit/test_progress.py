@@ -100,3 +100,33 @@ def test_context_manager_closes_the_bar():
     assert progress._bar is None
     assert out.getvalue().endswith("\n")  # tqdm wrote the finished bar (leave=True)
     assert bar.disable  # tqdm marks a closed bar disabled
+
+
+def test_in_jupyter_the_finished_bar_is_redisplayed_so_saved_notebooks_show_100_percent(
+    monkeypatch,
+):
+    """The widget's text fallback is rendered at display time; the final update must re-render it."""
+    import IPython.display
+    from tqdm.notebook import tqdm_notebook
+
+    import helpers.progress as progress_module
+
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj):
+            updates.append(repr(obj))
+
+    def fake_display(obj, display_id=None):
+        shown.append(repr(obj))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    monkeypatch.setattr(progress_module, "tqdm", tqdm_notebook)
+    bar = Progress(4, msg="epoch", disable=False)
+    for i in range(4):
+        bar.step(reset=(i == 0))
+    bar.step(reset=True)  # a restart finishes the first bar and displays a second one
+    bar.close()
+    assert len(shown) == 2 and "0/4" in shown[0]
+    assert len(updates) == 2 and "4/4" in updates[0] and "100%" in updates[0]
