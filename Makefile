@@ -28,7 +28,7 @@ EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: help install check-env run lab test unit test-notebooks test-stages lint clean $(STAGES)
+.PHONY: help install check-env run lab test unit test-notebooks test-stages lint bench clean $(STAGES)
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -43,14 +43,15 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP) ## Create .venv with python3 and install the pinned stack (only when requirements change)
 
 check-env: $(STAMP) ## Print [OK]/[FAIL] for every pinned package
-	@$(BIN)/python -m helpers.check_env requirements.txt
+	@$(BIN)/python helpers/check_env.py requirements.txt  # a plain script: works even when imports are broken
 
 run: $(STAMP) ## The main job: install if needed, then execute every lesson in order (fresh stored outputs)
-	@for nb in $(NOTEBOOKS); do \
+	@mkdir -p artifacts; times=artifacts/run_times.tsv; printf 'notebook\tseconds\n' > $$times.tmp; \
+	for nb in $(NOTEBOOKS); do \
 		echo "=== $$nb"; start=$$(date +%s); \
 		$(EXECUTE) $$nb || exit 1; \
-		echo "    $$(( $$(date +%s) - start )) s"; \
-	done
+		echo "    $$(( $$(date +%s) - start )) s"; printf '%s\t%s\n' $$nb $$(( $$(date +%s) - start )) >> $$times.tmp; \
+	done; mv $$times.tmp $$times; echo "per-lesson times in $$times"
 
 $(STAGES): %: $(STAMP) ## (one target per lesson, e.g. `make 03_jax_training`)
 	$(EXECUTE) notebooks/$@.ipynb
@@ -71,9 +72,12 @@ test-stages: $(STAMP) ## Tests of what the lessons produced (needs their artifac
 test: unit test-notebooks test-stages ## The README's test command: unit tests, every notebook, then their artifacts
 
 lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs
-	$(BIN)/ruff check helpers tests notebooks
-	$(BIN)/ruff format --check helpers tests
+	$(BIN)/ruff check helpers tests benchmarks notebooks
+	$(BIN)/ruff format --check helpers tests benchmarks
 	$(BIN)/python -m helpers.notebook_check $(NOTEBOOKS)
+
+bench: $(STAMP) ## Side-by-side performance of every path (needs the lessons' artifacts); `make bench ARGS=--quick`
+	$(BIN)/python -m benchmarks.run $(ARGS)
 
 clean: ## Remove artifacts/ (what the lessons produced)
 	rm -rf artifacts

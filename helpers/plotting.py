@@ -30,6 +30,7 @@ def display_train_curves(
     steps_per_epochs,
     ignore_first_n=10,
     handoff_epoch=None,
+    handoff_label=HANDOFF_LABEL,
     reference=None,
 ) -> Figure:
     """The guide's two panels: losses (left) and test accuracy (right), per epoch.
@@ -47,6 +48,7 @@ def display_train_curves(
         steps_per_epochs: steps in one epoch.
         ignore_first_n: steps left out when choosing the loss axis range (early losses are huge).
         handoff_epoch: draw a vertical line at this epoch (where training moved to TensorFlow).
+        handoff_label: the legend entry of that line.
         reference: optional dict with `epochs`, `avg_loss`, `eval_accuracy` (and `label`), e.g.
             a JAX-only continuation, drawn dashed on the same axes.
     """
@@ -86,7 +88,7 @@ def display_train_curves(
     ax_acc.set_ylim(*_padded_limits(accuracies[skip:]))
     if handoff_epoch is not None:
         for ax in (ax_loss, ax_acc):
-            ax.axvline(handoff_epoch, color="gray", linestyle=":", linewidth=2, label=HANDOFF_LABEL)
+            ax.axvline(handoff_epoch, color="gray", linestyle=":", linewidth=2, label=handoff_label)
 
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
     ax_acc.set(title="Test accuracy", xlabel="epoch", ylabel="accuracy")

@@ -171,3 +171,12 @@ def test_plot_confusion_matrix_title_has_accuracy():
     assert len(fig.axes) == 2  # the matrix and its colour bar
     texts = sorted(int(text.get_text()) for text in ax.texts)
     assert sum(texts) == 20 and len(texts) == 8  # only the non-zero cells are annotated
+
+
+def test_the_handoff_line_can_be_labelled():
+    fig = display_train_curves(
+        None, [1.0, 0.5], [1.0, 0.6], [0.9, 0.95], 2, 10, handoff_epoch=1, handoff_label="resumed"
+    )
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert "resumed" in labels and "JAX → TensorFlow" not in labels
+    plt.close(fig)
