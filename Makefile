@@ -77,7 +77,7 @@ lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks mu
 	$(BIN)/python -m helpers.notebook_check $(NOTEBOOKS)
 
 bench: $(STAMP) ## Side-by-side performance of every path (needs the lessons' artifacts); `make bench ARGS=--quick`
-	$(BIN)/python -m benchmarks.run $(ARGS)
+	@$(BIN)/python -m benchmarks.run $(ARGS)
 
 clean: ## Remove artifacts/ (what the lessons produced)
 	rm -rf artifacts

@@ -1,6 +1,6 @@
 """The lessons' figures. Every function returns its `Figure` and never calls `plt.show()`.
 
-Used in: 01_data, 03_jax_training, 05_tf_finetune, 06_deploy.
+Used in: 01_data, 03_jax_training, 05_tf_finetune.
 """
 
 import matplotlib.pyplot as plt

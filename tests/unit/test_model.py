@@ -9,7 +9,7 @@ import optax
 import pytest
 
 from helpers.model import ConvModel
-from tests.unit.notebook_code import exec_tagged
+from helpers.notebook_code import exec_tagged
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +80,12 @@ def test_dropout_changes_train_mode_outputs_only_with_a_new_key(batch):
     same_b, _ = model.loss(params, other, jax.random.key(5), images, labels, True)
     other_key, _ = model.loss(params, other, jax.random.key(6), images, labels, True)
     assert same_a == same_b and same_a != other_key
+
+
+def test_reading_a_tag_that_no_cell_has_fails_loudly():
+    from helpers.notebook_code import tagged_source
+
+    with pytest.raises(
+        LookupError, match="no code cell tagged 'no-such-tag' in notebooks/02_flax_model.ipynb"
+    ):
+        tagged_source("02_flax_model.ipynb", "no-such-tag")

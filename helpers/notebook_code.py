@@ -1,10 +1,14 @@
-"""Read code out of the lessons, so tests check the code learners actually see."""
+"""Read code out of the lessons, so tests and benchmarks run the code learners actually see.
+
+Used in: tests/unit/test_model.py (lesson 02's model), tests/unit/test_training.py and
+benchmarks/ (lesson 03's train step).
+"""
 
 from pathlib import Path
 
 import nbformat
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
 def tagged_source(notebook: str, tag: str) -> str:

@@ -1,0 +1,152 @@
+"""The benchmark's arithmetic: FLOP counts, medians and ratios, and the interleaved timing loop.
+
+Plain Python, no framework imports, so `tests/unit/test_bench_math.py` checks it in milliseconds
+and the printed numbers cannot drift from what the tests pin down.
+
+Used in: benchmarks.run.
+"""
+
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+from helpers.latency import percentile  # lesson 06's: interpolated as NumPy's default
+
+# Backward costs twice the forward: for every layer, one product for the gradient with respect
+# to its input and one for the gradient with respect to its weights, each as large as the
+# forward product. (The first layer's input gradient is not needed; XLA skips it, the
+# convention counts it: the difference for this model is 1.4%.)
+TRAIN_TO_FORWARD = 3
+
+
+def matmul_flops(n: int) -> int:
+    """FLOPs of an n×n by n×n matrix product: n² outputs, each n multiplies and n adds."""
+    return 2 * n**3
+
+
+def dense_flops(n_in: int, n_out: int) -> int:
+    """FLOPs of one image through a dense layer (multiply-adds of the kernel; bias left out)."""
+    return 2 * n_in * n_out
+
+
+def conv2d_flops(out_h: int, out_w: int, kh: int, kw: int, c_in: int, c_out: int) -> int:
+    """FLOPs of one image through a convolution: each output value is a kh·kw·c_in dot product."""
+    return 2 * out_h * out_w * kh * kw * c_in * c_out
+
+
+def kernel_shapes(params: Mapping, prefix: str = "") -> dict[str, tuple[int, ...]]:
+    """`{"Conv_0/kernel": (3, 3, 1, 12), ...}` from a Flax params tree (leaves need `.shape`)."""
+    shapes = {}
+    for key, value in params.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            shapes.update(kernel_shapes(value, prefix=f"{path}/"))
+        elif key == "kernel":
+            shapes[path] = tuple(int(d) for d in value.shape)
+    return shapes
+
+
+def forward_flops_per_image(kernels: Mapping[str, Sequence[int]], image_hw=(28, 28)) -> int:
+    """Forward FLOPs of one image, from the model's kernel shapes.
+
+    4-d kernels `(kh, kw, c_in, c_out)` are stride-1 SAME convolutions over the `image_hw`
+    image (the workshop's model has no pooling); 2-d kernels `(n_in, n_out)` are dense layers.
+    Biases, batch norm, dropout and activations are elementwise: they are left out (< 1%).
+    """
+    total = 0
+    for name, shape in kernels.items():
+        if len(shape) == 4:
+            total += conv2d_flops(*image_hw, *shape)
+        elif len(shape) == 2:
+            total += dense_flops(*shape)
+        else:
+            raise ValueError(f"{name}: a kernel of shape {tuple(shape)} is neither conv nor dense")
+    return total
+
+
+def train_flops_per_image(kernels: Mapping[str, Sequence[int]], image_hw=(28, 28)) -> int:
+    """Forward + backward FLOPs of one training image: `TRAIN_TO_FORWARD` × the forward."""
+    return TRAIN_TO_FORWARD * forward_flops_per_image(kernels, image_hw)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median; robust to the odd sample another process slowed down."""
+    if not values:
+        raise ValueError("median of no samples")
+    return statistics.median(values)
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator, or None when either is missing or the denominator is zero."""
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    return numerator / denominator
+
+
+def summarize(seconds_per_iteration: Sequence[float], batch: int) -> dict:
+    """Median and quartiles of per-iteration times, and the median throughput in images/s.
+
+    `spread` is the interquartile range relative to the median: how noisy the machine was.
+    """
+    med = median(seconds_per_iteration)
+    p25, p75 = percentile(seconds_per_iteration, 25), percentile(seconds_per_iteration, 75)
+    return {
+        "median_s": med,
+        "p25_s": p25,
+        "p75_s": p75,
+        "min_s": min(seconds_per_iteration),
+        "spread": (p75 - p25) / med,
+        "images_per_second": batch / med,
+        "samples": len(seconds_per_iteration),
+    }
+
+
+def interleaved(
+    contenders: Mapping[str, Callable[[int], float | None]],
+    *,
+    repeats: int,
+    target_seconds: float,
+    warmup: int = 2,
+    max_iterations: int = 1000,
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, dict]:
+    """Time every contender `repeats` times, round-robin, so a load change hits all alike.
+
+    `run(n)` performs n iterations and returns only once they are done (it synchronises); it may
+    return its own measured seconds (Keras `fit`'s epoch time, without `fit`'s set-up) instead
+    of the wall time around the call. Each contender first runs `warmup` single iterations (the
+    first compiles); the last one is timed to pick n so that one sample takes about
+    `target_seconds`. The first contender of each round rotates, so none always runs first.
+
+    Returns `{name: {"iterations": n, "first_call_s": s, "seconds_per_iteration": [...]}}`, one
+    value per repeat.
+    """
+
+    def timed(run, n):
+        start = clock()
+        own = run(n)
+        elapsed = clock() - start
+        return own if own is not None else elapsed
+
+    iterations, first_call = {}, {}
+    for name, run in contenders.items():
+        first_call[name] = timed(run, 1)  # includes compiling: reported, never in the medians
+        for _ in range(max(warmup, 1) - 2):
+            run(1)
+        one = timed(run, 1) if warmup > 1 else first_call[name]
+        iterations[name] = max(1, min(max_iterations, round(target_seconds / max(one, 1e-9))))
+    names = list(contenders)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            n = iterations[name]
+            samples[name].append(timed(contenders[name], n) / n)
+    return {
+        name: {
+            "iterations": iterations[name],
+            "first_call_s": first_call[name],
+            "seconds_per_iteration": samples[name],
+        }
+        for name in names
+    }
