@@ -1,6 +1,5 @@
 """Set up a notebook process before TensorFlow or JAX is imported."""
 
-import logging
 import os
 import platform
 from importlib import metadata
@@ -49,8 +48,6 @@ def prepare_environment(packages=DEFAULT_PACKAGES, *, show: bool = True) -> dict
     """
     for key, value in QUIET_AND_SHARE.items():
         os.environ.setdefault(key, value)
-    # TensorFlow's Python logger announces every saved asset at INFO level; keep warnings.
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
     versions = package_versions(packages)
     if show:
         print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")

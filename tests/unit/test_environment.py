@@ -68,12 +68,3 @@ def test_package_versions_skips_missing_packages():
 def test_default_packages_include_the_frameworks():
     versions = package_versions()
     assert {"numpy", "jax", "flax", "keras"} <= set(versions)
-
-
-def test_prepare_environment_keeps_tensorflows_python_logger_to_warnings(monkeypatch):
-    import logging
-
-    logger = logging.getLogger("tensorflow")
-    monkeypatch.setattr(logger, "level", logging.NOTSET)
-    prepare_environment(show=False)
-    assert logger.level == logging.WARNING
