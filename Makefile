@@ -28,7 +28,7 @@ EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: help install check-env run lab test unit test-notebooks test-stages lint bench clean $(STAGES)
+.PHONY: help install check-env run lab test unit test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -78,6 +78,13 @@ lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks mu
 
 bench: $(STAMP) ## Side-by-side performance of every path (needs the lessons' artifacts); `make bench ARGS=--quick`
 	@$(BIN)/python -m benchmarks.run $(ARGS)
+
+SEED ?= 0
+claims: $(STAMP) ## Run every lesson with WORKSHOP_SEED=$(SEED) (CPUS=0: one core) in claims-runs/, print every claim
+	$(BIN)/python -m tools.claims run --seed $(SEED) $(if $(CPUS),--cpus $(CPUS)) $(NOTEBOOKS)
+
+claims-table: $(STAMP) ## The README's claims table: min/max of every claim over the runs in claims-runs/
+	@$(BIN)/python -m tools.claims table
 
 clean: ## Remove artifacts/ (what the lessons produced)
 	rm -rf artifacts

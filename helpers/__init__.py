@@ -21,13 +21,17 @@ from helpers.artifacts import (
     write_json,
     write_manifest,
 )
+from helpers.claims import ClaimFailed, Claims, float32_ulp
 from helpers.data import MnistUnavailableError, load_mnist, make_datasets
 from helpers.environment import package_versions, prepare_environment
 from helpers.plotting import display_train_curves, plot_confusion_matrix, show_digits
 from helpers.progress import Progress
+from helpers.seed import workshop_seed
 from helpers.trees import _fix_frozen, fix_frozen
 
 __all__ = [
+    "ClaimFailed",
+    "Claims",
     "MissingArtifactError",
     "MnistUnavailableError",
     "Progress",
@@ -39,6 +43,7 @@ __all__ = [
     "display_path",
     "display_train_curves",
     "fix_frozen",
+    "float32_ulp",
     "load_mnist",
     "make_datasets",
     "package_versions",
@@ -49,5 +54,6 @@ __all__ = [
     "show_digits",
     "stage_dir",
     "write_json",
+    "workshop_seed",
     "write_manifest",
 ]

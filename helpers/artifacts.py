@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.environment import package_versions
+from helpers.seed import workshop_seed
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -190,7 +191,8 @@ def write_manifest(
 ) -> Path:
     """Write `artifacts/<stage>/manifest.json`: who produced what, with which config and versions.
 
-    A consumer prints it to show what it loaded; the README's stage map quotes its `results`.
+    A consumer prints it to show what it loaded; the README's stage map quotes its `results`. The
+    run's `WORKSHOP_SEED` and the CPUs it could use are recorded, since both move the numbers.
     """
     manifest = {
         "stage": stage,
@@ -198,6 +200,8 @@ def write_manifest(
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "seed": workshop_seed(),
         "versions": package_versions(),
         "config": config or {},
         "results": results or {},

@@ -28,8 +28,7 @@ EXPECTED = {
 
 HOW_TO_FIX = (
     "Provide Keras' mnist.npz (uint8 x_train 60000x28x28, y_train, x_test, y_test): "
-    "set MNIST_NPZ=/path/to/mnist.npz (the Makefile uses ../shared/data/mnist.npz when it "
-    "exists), or place it at {cache}."
+    "set MNIST_NPZ=/path/to/mnist.npz, or place it at {cache}."
 )
 
 
@@ -73,6 +72,21 @@ def locate_mnist() -> Path:
             f"MNIST is not available locally and the download from {MNIST_URL} failed "
             f"({type(err).__name__}: {err}). " + _how_to_fix()
         ) from err
+
+
+def describe_source() -> str:
+    """Where `load_mnist` reads from, named without this machine's paths (for outputs and manifests).
+
+    >>> import os; os.environ["MNIST_NPZ"] = "/data/mnist.npz"; describe_source()
+    '$MNIST_NPZ (mnist.npz)'
+    """
+    env = os.environ.get("MNIST_NPZ")
+    if env:
+        return f"$MNIST_NPZ ({Path(env).name})"
+    home = "$KERAS_HOME" if os.environ.get("KERAS_HOME") else "~/.keras"
+    if keras_cache_path().is_file():
+        return f"Keras' cache ({home}/datasets/mnist.npz)"
+    return f"a download from {MNIST_URL} into {home}/datasets/"
 
 
 def validate_mnist(arrays: dict, source: str | os.PathLike) -> None:

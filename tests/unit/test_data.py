@@ -261,3 +261,19 @@ def test_same_seed_same_order_and_new_order_each_epoch(synthetic):
 def test_batch_size_argument(synthetic):
     train, _ = make_datasets(batch_size=1024, data=synthetic)
     assert len(list(train)) == (256 * N_BATCHES + 10) // 1024
+
+
+def test_describe_source_names_no_machine_path(monkeypatch, tmp_path):
+    from helpers.data import describe_source
+
+    monkeypatch.setenv("MNIST_NPZ", str(tmp_path / "deep" / "mnist.npz"))
+    assert describe_source() == "$MNIST_NPZ (mnist.npz)"
+    monkeypatch.delenv("MNIST_NPZ")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert (
+        describe_source().startswith("a download from https://")
+        and str(tmp_path) not in describe_source()
+    )
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "mnist.npz").write_bytes(b"")
+    assert describe_source() == "Keras' cache ($KERAS_HOME/datasets/mnist.npz)"

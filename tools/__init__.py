@@ -1,0 +1,1 @@
+"""Development tools: checks and measurements run by make targets, never imported by a lesson."""

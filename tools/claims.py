@@ -1,0 +1,171 @@
+"""`make claims`: run every lesson with one WORKSHOP_SEED in a scratch folder and print its claims.
+
+Each lesson records its claims (value, comparison, threshold, basis) through `helpers.Claims` in
+`<ARTIFACTS_DIR>/<stage>/claims.json`. This tool executes the lessons into a scratch folder, with
+`ARTIFACTS_DIR` pointing there, so `artifacts/` and the stored notebooks are never touched, then
+collects those files. `table` turns several runs into the README's claims table (min and max of
+each claim over the runs), which is how the thresholds' measured bases are produced.
+
+    python -m tools.claims run --seed 1 [--cpus 0] notebooks/01_data.ipynb ...
+    python -m tools.claims table claims-runs/*/summary.json
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RUNS = REPO / "claims-runs"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def run(seed: int, cpus: str | None, notebooks: list[str], out: Path | None) -> int:
+    threads = len(cpus.split(",")) if cpus else len(os.sched_getaffinity(0))
+    out = out or RUNS / f"seed{seed}-{threads}cpu"
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "notebooks").mkdir(parents=True)
+    env = {**os.environ, "WORKSHOP_SEED": str(seed), "ARTIFACTS_DIR": str(out / "artifacts")}
+    prefix = ["taskset", "-c", cpus] if cpus else []
+    jupyter = str(Path(sys.executable).parent / "jupyter")
+    seconds, failed = {}, None
+    for nb in notebooks:
+        start = time.perf_counter()
+        print(
+            f"=== {nb} (WORKSHOP_SEED={seed}, {threads} CPU{'s' if threads > 1 else ''})",
+            flush=True,
+        )
+        done = subprocess.run(
+            [
+                *prefix,
+                jupyter,
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--output-dir",
+                str(out / "notebooks"),
+                "--ExecutePreprocessor.timeout=1800",
+                nb,
+            ],
+            check=False,
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        )
+        seconds[Path(nb).stem] = round(time.perf_counter() - start, 1)
+        if done.returncode:
+            failed = Path(nb).stem
+            print(done.stderr[-4000:], file=sys.stderr)
+            break
+    claims = collect(out / "artifacts")
+    summary = {
+        "seed": seed,
+        "threads": threads,
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "seconds": seconds,
+        "failed_at": failed,
+        "claims": claims,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(report(claims))
+    print(f"summary: {out.relative_to(REPO) if out.is_relative_to(REPO) else out}/summary.json")
+    held = all(c["holds"] for cs in claims.values() for c in cs)
+    return 0 if failed is None and held else 1
+
+
+def collect(artifacts: Path) -> dict:
+    """{stage: [claim records]} from every `claims.json` under `artifacts`."""
+    found = {}
+    for path in sorted(artifacts.glob("*/claims.json")):
+        found[path.parent.name] = json.loads(path.read_text())["claims"]
+    return found
+
+
+def _fmt(x) -> str:
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
+    return f"{x:.4g}" if x == 0 or abs(x) >= 1e-3 else f"{x:.2e}"
+
+
+def report(claims: dict) -> str:
+    lines = []
+    for stage, records in claims.items():
+        for r in records:
+            lines.append(
+                f"{'OK  ' if r['holds'] else 'FAIL'} {stage:16} {r['name'][:70]:70} "
+                f"{_fmt(r['value']):>10} {r['op']} {_fmt(r['threshold'])}"
+            )
+    return "\n".join(lines)
+
+
+def table(paths: list[Path]) -> str:
+    """The README's claims table: every claim, its threshold and basis, min/max over the runs."""
+    runs = [json.loads(p.read_text()) for p in paths]
+    rows, order = {}, []
+    for run_ in runs:
+        for stage, records in run_["claims"].items():
+            for r in records:
+                key = (stage, r["name"])
+                if key not in rows:
+                    rows[key] = {**r, "values": []}
+                    order.append(key)
+                rows[key].update(op=r["op"], threshold=r["threshold"], basis=r["basis"])
+                rows[key]["values"].append(r["value"])
+    out = [
+        "| Lesson | Claim | Threshold | Basis | Min | Max | Runs |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for stage, name in order:
+        r = rows[(stage, name)]
+        values = [v for v in r["values"] if isinstance(v, int | float)]
+        low, high = (min(values), max(values)) if values else ("", "")
+        out.append(
+            f"| {stage[:2]} | {name} | {r['op']} {_fmt(r['threshold'])} | {r['basis']} | "
+            f"{_fmt(low)} | {_fmt(high)} | {len(r['values'])} |"
+        )
+    described = ", ".join(
+        f"seed {r['seed']} × {r['threads']} CPU{'s' if r['threads'] > 1 else ''}" for r in runs
+    )
+    cpus = sorted({r["cpu"] for r in runs})
+    return "\n".join(out) + f"\n\nRuns: {described}; CPU: {'; '.join(cpus)}.\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="execute the lessons with one seed in a scratch folder")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--cpus", help="taskset CPU list, e.g. 0 for one core")
+    r.add_argument("--out", type=Path, help="scratch folder (default claims-runs/seed<N>-<k>cpu)")
+    r.add_argument("notebooks", nargs="+")
+    t = sub.add_parser("table", help="the README's claims table from several runs")
+    t.add_argument("summaries", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(args.seed, args.cpus, args.notebooks, args.out)
+    print(table(args.summaries or sorted(RUNS.glob("*/summary.json"))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
