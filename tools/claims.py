@@ -118,6 +118,19 @@ def report(claims: dict) -> str:
     return "\n".join(lines)
 
 
+def margin(op: str, threshold, low, high):
+    """How far the threshold sits beyond the worst run, in units of the runs' spread (max - min).
+
+    The README's rule for measured thresholds is a margin of at least 3 spreads; None when the
+    spread is zero (every run gave the same value) or the comparison is an equality.
+    """
+    spread = high - low
+    if op == "==" or spread <= 0:
+        return None
+    gap = low - threshold if op in (">=", ">") else threshold - high
+    return gap / spread
+
+
 def table(paths: list[Path]) -> str:
     """The README's claims table: every claim, its threshold and basis, min/max over the runs."""
     runs = [json.loads(p.read_text()) for p in paths]
@@ -132,16 +145,18 @@ def table(paths: list[Path]) -> str:
                 rows[key].update(op=r["op"], threshold=r["threshold"], basis=r["basis"])
                 rows[key]["values"].append(r["value"])
     out = [
-        "| Lesson | Claim | Threshold | Basis | Min | Max | Runs |",
-        "|---|---|---|---|---:|---:|---:|",
+        "| Lesson | Claim | Threshold | Basis | Min | Max | Margin (spreads) | Runs |",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
     for stage, name in order:
         r = rows[(stage, name)]
         values = [v for v in r["values"] if isinstance(v, int | float)]
-        low, high = (min(values), max(values)) if values else ("", "")
+        low, high = (min(values), max(values)) if values else (None, None)
+        m = margin(r["op"], r["threshold"], low, high) if values else None
+        shown = "–" if m is None else f"{m:.1f}"
         out.append(
             f"| {stage[:2]} | {name} | {r['op']} {_fmt(r['threshold'])} | {r['basis']} | "
-            f"{_fmt(low)} | {_fmt(high)} | {len(r['values'])} |"
+            f"{_fmt(low)} | {_fmt(high)} | {shown} | {len(r['values'])} |"
         )
     described = ", ".join(
         f"seed {r['seed']} × {r['threads']} CPU{'s' if r['threads'] > 1 else ''}" for r in runs

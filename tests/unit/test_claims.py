@@ -131,8 +131,8 @@ def test_table_gives_min_and_max_over_runs(tmp_path):
         _summary(tmp_path, "b", 1, 1, (0.9733, 3.0)),
     ]
     text = claims_tool.table(paths)
-    assert "| 03 | acc | >= 0.97 | m | 0.9733 | 0.9741 | 2 |" in text
-    assert "| 03 | ulps | <= 16 | u | 1.5 | 3 | 2 |" in text
+    assert "| 03 | acc | >= 0.97 | m | 0.9733 | 0.9741 | 4.1 | 2 |" in text
+    assert "| 03 | ulps | <= 16 | u | 1.5 | 3 | 8.7 | 2 |" in text
     assert "seed 0 × 2 CPUs, seed 1 × 1 CPU" in text and "Test CPU" in text
 
 
@@ -148,3 +148,10 @@ def test_claims_module_has_no_framework_imports():
     # Lesson 05 blocks jax before importing helpers: the recorder must not need it.
     source = open(claims.__file__).read()
     assert "import jax" not in source and "import tensorflow" not in source
+
+
+def test_margin_counts_spreads_beyond_the_worst_run():
+    assert claims_tool.margin(">=", 0.96, 0.97, 0.975) == pytest.approx(2.0)
+    assert claims_tool.margin("<=", 1.05, 0.8, 0.9) == pytest.approx(1.5)
+    assert claims_tool.margin("<=", 16, 0, 0) is None  # every run identical
+    assert claims_tool.margin("==", 9733, 9733, 9740) is None
