@@ -6,14 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
-
-# Offline data: use the shared copy of MNIST when MNIST_NPZ is unset and it exists.
-SHARED_MNIST := $(abspath ../shared/data/mnist.npz)
-ifeq ($(origin MNIST_NPZ), undefined)
-  ifneq ($(wildcard $(SHARED_MNIST)),)
-    export MNIST_NPZ := $(SHARED_MNIST)
-  endif
-endif
+SUPPORTED_PYTHONS := 3.11 3.12 3.13  # what the pinned TensorFlow and JAX ship wheels for
 # JAX and TensorFlow share one process (and one GPU, where there is one): see README, "GPU".
 export XLA_PYTHON_CLIENT_PREALLOCATE ?= false
 export TF_FORCE_GPU_ALLOW_GROWTH ?= true
@@ -28,13 +21,16 @@ EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: help install check-env run lab test unit test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
+.PHONY: help install check-env data run lab test unit test-platforms test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "  make 01_data ... 07_fusion  Execute one lesson in place (needs the earlier lessons' artifacts)"
 
 $(STAMP): requirements.txt pyproject.toml
+	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
+	  echo "make install: '$(PYTHON)' is Python $${version:-(not found)}, but the pinned stack needs Python 3.11, 3.12 or 3.13: run e.g. 'make install PYTHON=python3.12'."; exit 1;; esac
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -44,6 +40,9 @@ install: $(STAMP) ## Create .venv with python3 and install the pinned stack (onl
 
 check-env: $(STAMP) ## Print [OK]/[FAIL] for every pinned package
 	@$(BIN)/python helpers/check_env.py requirements.txt  # a plain script: works even when imports are broken
+
+data: $(STAMP) ## Put MNIST into Keras' cache (~/.keras/datasets/): copied from $$MNIST_NPZ if set, else downloaded
+	$(BIN)/python -m helpers.data
 
 run: $(STAMP) ## The main job: install if needed, then execute every lesson in order (fresh stored outputs)
 	@mkdir -p artifacts; times=artifacts/run_times.tsv; printf 'notebook\tseconds\n' > $$times.tmp; \
@@ -63,18 +62,22 @@ unit: $(STAMP) ## Unit tests of helpers (fast, no notebooks), with coverage
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/unit \
 		--doctest-modules helpers --cov=helpers --cov-report=term-missing --cov-fail-under=90
 
+test-platforms: $(STAMP) ## requirements.txt resolves on Linux x86-64/aarch64 and macOS arm64, Python 3.11-3.13 (needs the package index)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/platforms
+
 test-notebooks: $(STAMP) ## Re-execute every notebook with nbval, in stage order
 	$(NBVAL) $(NOTEBOOKS)
 
 test-stages: $(STAMP) ## Tests of what the lessons produced (needs their artifacts)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/stages
 
-test: unit test-notebooks test-stages ## The README's test command: unit tests, every notebook, then their artifacts
+test: lint unit test-platforms test-notebooks test-stages ## The README's test command: lint, unit tests, wheels per platform, every notebook, then their artifacts
 
 lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs
-	$(BIN)/ruff check helpers tests benchmarks notebooks
-	$(BIN)/ruff format --check helpers tests benchmarks
+	$(BIN)/ruff check helpers tests benchmarks tools notebooks
+	$(BIN)/ruff format --check helpers tests benchmarks tools
 	$(BIN)/python -m helpers.notebook_check $(NOTEBOOKS)
+	$(BIN)/actionlint .github/workflows/*.yml
 
 bench: $(STAMP) ## Side-by-side performance of every path (needs the lessons' artifacts); `make bench ARGS=--quick`
 	@$(BIN)/python -m benchmarks.run $(ARGS)

@@ -28,7 +28,7 @@ EXPECTED = {
 
 HOW_TO_FIX = (
     "Provide Keras' mnist.npz (uint8 x_train 60000x28x28, y_train, x_test, y_test): "
-    "set MNIST_NPZ=/path/to/mnist.npz, or place it at {cache}."
+    "set MNIST_NPZ=/path/to/mnist.npz, or place it at {cache} (`make data` does, once online)."
 )
 
 
@@ -163,3 +163,45 @@ def make_datasets(batch_size: int = 256, seed: int = 0, data=None):
         tf.data.Dataset.from_tensor_slices((x_test, y_test)).map(_scale).batch(len(x_test)).cache()
     )
     return train, test
+
+
+def install_to_keras_cache() -> Path:
+    """`make data`: put a validated MNIST into Keras' cache, from `$MNIST_NPZ` or a download.
+
+    After this, every lesson finds MNIST without `MNIST_NPZ` and without the network, which is
+    what a classroom wants: run it once per machine before the day.
+    """
+    import shutil
+
+    from helpers.artifacts import atomic_write_bytes
+
+    target = keras_cache_path()
+    env = os.environ.get("MNIST_NPZ")
+    if env:
+        source = locate_mnist()  # raises with the fix if MNIST_NPZ is wrong
+        load_mnist()  # validates the file before it is copied
+        if not (target.is_file() and target.resolve() == source.resolve()):
+            atomic_write_bytes(target, source.read_bytes())
+        print(
+            f"copied $MNIST_NPZ into Keras' cache ({target.name}, {target.stat().st_size:,} bytes)"
+        )
+    elif target.is_file():
+        print("MNIST is already in Keras' cache")
+    else:
+        try:
+            path = _download()
+        except Exception as err:
+            raise MnistUnavailableError(
+                f"the download from {MNIST_URL} failed ({type(err).__name__}: {err}). "
+                + _how_to_fix()
+            ) from err
+        if path != target:
+            shutil.copyfile(path, target)
+        print("downloaded MNIST into Keras' cache")
+    os.environ.pop("MNIST_NPZ", None)
+    load_mnist()  # what the lessons will now read
+    return target
+
+
+if __name__ == "__main__":
+    install_to_keras_cache()

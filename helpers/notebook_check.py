@@ -10,13 +10,16 @@ does):
 - execution counts that are not 1, 2, 3, ... in cell order (executed out of order, or partially);
 - an error output, unless the cell is tagged `raises-exception` (an error shown on purpose);
 - noise: timing metadata in a cell (`execution`, `ExecuteTime`) or widget state in the
-  notebook metadata (`widgets`).
+  notebook metadata (`widgets`);
+- output a reader should not see: an absolute path of the machine that ran it (show paths
+  relative to the repo, `artifacts/...` or `$MNIST_NPZ`) or ANSI terminal escapes.
 
 Exit status: 0 when every notebook is clean (or none is given), 1 otherwise.
 
 Used in: `make lint` (CI).
 """
 
+import re
 import sys
 from pathlib import Path
 
@@ -24,6 +27,14 @@ import nbformat
 
 FIX = "re-execute it with `make {stem}`"
 TIMING_KEYS = ("execution", "ExecuteTime")  # nbclient's record_timing; jupyterlab-execute-time
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root|Users|tmp|content|private)/[\w.-]+")
+ANSI = "\x1b["
+
+
+def _output_text(output) -> str:
+    text = output.get("text", "")
+    data = output.get("data", {}).get("text/plain", "")
+    return "".join(text) + "".join(data)
 
 
 def check_notebook(nb, name: str = "notebook") -> list[str]:
@@ -55,6 +66,15 @@ def check_notebook(nb, name: str = "notebook") -> list[str]:
         previous = count
         tags = cell.get("metadata", {}).get("tags", [])
         for output in cell.get("outputs", []):
+            text = _output_text(output)
+            if ANSI in text:
+                problems.append(f"{where}: ANSI terminal escapes in the output; print plain text")
+            path = MACHINE_PATH.search(text)
+            if path:
+                problems.append(
+                    f"{where}: a machine path in the output ({path.group(0)}); show it relative "
+                    "to the repo (helpers.display_path) or as $MNIST_NPZ"
+                )
             if output.get("output_type") == "error" and "raises-exception" not in tags:
                 problems.append(
                     f"{where}: error output {output.get('ename', '?')}: "

@@ -102,10 +102,13 @@ def test_report_matches_the_files():
         ("ONNX Runtime", "model.onnx"),
     ]:
         assert report["sizes_bytes"][name] == os.path.getsize(_path(file)), name
+    # The thresholds are the lesson's own, recorded with its claims (tests/stages/test_claims.py
+    # checks that they all held); here: the report quotes the values those claims were checked on.
+    recorded = {c["name"]: c["value"] for c in helpers.claims.load_claims(STAGE)["claims"]}
     for name in ("LiteRT fp32", "ONNX Runtime", "JAX jit"):
-        assert report["parity"][name]["max_abs_prob_diff"] <= TOL, name
-        assert report["parity"][name]["correct"] == report["savedmodel_correct"], name
-    assert report["int8"]["argmax_agreement"] >= 0.99
+        key = f"{name} vs SavedModel, max |Δ probability|"
+        assert report["parity"][name]["max_abs_prob_diff"] == recorded[key], name
+    assert report["int8"]["argmax_agreement"] == recorded["int8: predicted digit unchanged"]
     for batch in ("1", "256"):
         assert set(report["latency_ms"][batch]) >= {
             "JAX jit",

@@ -277,3 +277,29 @@ def test_describe_source_names_no_machine_path(monkeypatch, tmp_path):
     (tmp_path / "datasets").mkdir()
     (tmp_path / "datasets" / "mnist.npz").write_bytes(b"")
     assert describe_source() == "Keras' cache ($KERAS_HOME/datasets/mnist.npz)"
+
+
+def test_make_data_copies_a_valid_file_into_keras_cache(monkeypatch, tmp_path, capsys):
+    from helpers.data import install_to_keras_cache
+
+    source = tmp_path / "given.npz"
+    _write(source)
+    monkeypatch.setenv("MNIST_NPZ", str(source))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    target = install_to_keras_cache()
+    assert target == tmp_path / "keras" / "datasets" / "mnist.npz"
+    assert target.read_bytes() == source.read_bytes()
+    assert "copied $MNIST_NPZ" in capsys.readouterr().out
+    assert install_to_keras_cache() == target  # idempotent: "already in Keras' cache"
+
+
+def test_make_data_refuses_a_bad_file_and_leaves_the_cache_alone(monkeypatch, tmp_path):
+    from helpers.data import MnistUnavailableError, install_to_keras_cache
+
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not an npz")
+    monkeypatch.setenv("MNIST_NPZ", str(bad))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(MnistUnavailableError, match="MNIST_NPZ|Cannot read"):
+        install_to_keras_cache()
+    assert not (tmp_path / "keras" / "datasets" / "mnist.npz").exists()

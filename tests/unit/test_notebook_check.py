@@ -175,3 +175,47 @@ def test_main_reads_sys_argv_and_prints_each_problem(tmp_path, monkeypatch, caps
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{bad}: cell 5: execution_count 9 after 3, expected 4")
     assert lines[1] == "1 of 1 notebooks hold unclean or incomplete outputs."
+
+
+def test_machine_paths_and_ansi_in_outputs_are_reported():
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "print(p)",
+                execution_count=1,
+                outputs=[
+                    new_output(
+                        "stream", name="stdout", text="Reading /work/shared/data/mnist.npz\n"
+                    )
+                ],
+            ),
+            new_code_cell(
+                "t",
+                execution_count=2,
+                outputs=[
+                    new_output(
+                        "execute_result",
+                        data={"text/plain": "\x1b[3mTable\x1b[0m"},
+                        execution_count=2,
+                    )
+                ],
+            ),
+            new_code_cell(
+                "print(q)",
+                execution_count=3,
+                outputs=[
+                    new_output(
+                        "stream",
+                        name="stdout",
+                        text="wrote artifacts/04_export/serving; 2/3 done\n",
+                    )
+                ],
+            ),
+        ]
+    )
+    problems = notebook_check.check_notebook(nb, "x.ipynb")
+    assert len(problems) == 2, problems
+    assert "cell 0: a machine path in the output (/work/shared)" in problems[0]
+    assert "cell 1: ANSI terminal escapes" in problems[1]

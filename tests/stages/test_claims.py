@@ -1,0 +1,29 @@
+"""Every lesson recorded its claims, and every one of them held.
+
+The lessons check their claims as they run (`helpers.Claims`); this re-reads what they recorded,
+so a lesson whose claims cell was skipped or edited away fails here, not silently.
+"""
+
+import pytest
+
+import helpers
+from helpers.claims import load_claims
+
+STAGES = {
+    "02_flax_model": 2,
+    "03_jax_training": 3,
+    "04_export": 10,
+    "05_tf_finetune": 7,
+    "06_deploy": 13,
+    "07_fusion": 6,
+}  # how many claims each lesson checks
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_every_claim_held(stage):
+    recorded = load_claims(stage)
+    assert recorded["seed"] == helpers.read_json(f"{stage}/manifest.json", producer=stage)["seed"]
+    failed = [c for c in recorded["claims"] if not c["holds"]]
+    assert not failed, failed
+    assert len(recorded["claims"]) == STAGES[stage], [c["name"] for c in recorded["claims"]]
+    assert all(c["basis"] for c in recorded["claims"])
