@@ -159,7 +159,9 @@ def table(paths: list[Path]) -> str:
             f"{_fmt(low)} | {_fmt(high)} | {shown} | {len(r['values'])} |"
         )
     described = ", ".join(
-        f"seed {r['seed']} × {r['threads']} CPU{'s' if r['threads'] > 1 else ''}" for r in runs
+        f"seed {r['seed']} × {r['threads']} CPU{'s' if r['threads'] > 1 else ''}"
+        + (f" (Python {r['python']})" if not r.get("python", "3.11").startswith("3.11") else "")
+        for r in runs
     )
     cpus = sorted({r["cpu"] for r in runs})
     return "\n".join(out) + f"\n\nRuns: {described}; CPU: {'; '.join(cpus)}.\n"
@@ -173,11 +175,28 @@ def main(argv=None) -> int:
     r.add_argument("--cpus", help="taskset CPU list, e.g. 0 for one core")
     r.add_argument("--out", type=Path, help="scratch folder (default claims-runs/seed<N>-<k>cpu)")
     r.add_argument("notebooks", nargs="+")
+    c = sub.add_parser("collect", help="summarise the claims a finished run left in ARTIFACTS")
+    c.add_argument("artifacts", type=Path)
+    c.add_argument("--out", type=Path, required=True, help="summary.json to write")
     t = sub.add_parser("table", help="the README's claims table from several runs")
     t.add_argument("summaries", nargs="*", type=Path)
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.seed, args.cpus, args.notebooks, args.out)
+    if args.command == "collect":
+        claims = collect(args.artifacts)
+        manifest = json.loads((args.artifacts / "03_jax_training" / "manifest.json").read_text())
+        summary = {
+            "seed": manifest["seed"],
+            "threads": manifest.get("usable_cpus") or 0,
+            "cpu": cpu_model(),
+            "python": manifest["python"],
+            "claims": claims,
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=1) + "\n")
+        print(report(claims))
+        return 0 if all(c["holds"] for cs in claims.values() for c in cs) else 1
     print(table(args.summaries or sorted(RUNS.glob("*/summary.json"))))
     return 0
 
