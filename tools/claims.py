@@ -107,6 +107,11 @@ def _fmt(x) -> str:
     return f"{x:.4g}" if x == 0 or abs(x) >= 1e-3 else f"{x:.2e}"
 
 
+def _cell(text: str) -> str:
+    """Markdown table cells may not contain a bare `|` (as in `max |Δ|`)."""
+    return text.replace("|", "\\|")
+
+
 def report(claims: dict) -> str:
     lines = []
     for stage, records in claims.items():
@@ -152,10 +157,11 @@ def table(paths: list[Path]) -> str:
         r = rows[(stage, name)]
         values = [v for v in r["values"] if isinstance(v, int | float)]
         low, high = (min(values), max(values)) if values else (None, None)
-        m = margin(r["op"], r["threshold"], low, high) if values else None
+        measured = "measured" in r["basis"]  # the 3-spread rule applies to measured bases only
+        m = margin(r["op"], r["threshold"], low, high) if values and measured else None
         shown = "–" if m is None else f"{m:.1f}"
         out.append(
-            f"| {stage[:2]} | {name} | {r['op']} {_fmt(r['threshold'])} | {r['basis']} | "
+            f"| {stage[:2]} | {_cell(name)} | {r['op']} {_fmt(r['threshold'])} | {_cell(r['basis'])} | "
             f"{_fmt(low)} | {_fmt(high)} | {shown} | {len(r['values'])} |"
         )
     described = ", ".join(

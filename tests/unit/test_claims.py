@@ -99,11 +99,11 @@ def _summary(tmp_path, name, seed, threads, values):
             "value": values[0],
             "op": ">=",
             "threshold": 0.97,
-            "basis": "m",
+            "basis": "measured",
             "holds": True,
         },
         {
-            "name": "ulps",
+            "name": "max |d| ulps",
             "value": values[1],
             "op": "<=",
             "threshold": 16,
@@ -131,8 +131,10 @@ def test_table_gives_min_and_max_over_runs(tmp_path):
         _summary(tmp_path, "b", 1, 1, (0.9733, 3.0)),
     ]
     text = claims_tool.table(paths)
-    assert "| 03 | acc | >= 0.97 | m | 0.9733 | 0.9741 | 4.1 | 2 |" in text
-    assert "| 03 | ulps | <= 16 | u | 1.5 | 3 | 8.7 | 2 |" in text
+    assert "| 03 | acc | >= 0.97 | measured | 0.9733 | 0.9741 | 4.1 | 2 |" in text
+    assert (
+        "| 03 | max \\|d\\| ulps | <= 16 | u | 1.5 | 3 | – | 2 |" in text
+    )  # no margin rule: not measured
     assert "seed 0 × 2 CPUs, seed 1 × 1 CPU" in text and "Test CPU" in text
 
 
