@@ -186,9 +186,7 @@ def test_machine_paths_and_ansi_in_outputs_are_reported():
                 "print(p)",
                 execution_count=1,
                 outputs=[
-                    new_output(
-                        "stream", name="stdout", text="Reading /home/ana/data/mnist.npz\n"
-                    )
+                    new_output("stream", name="stdout", text="Reading /home/ana/data/mnist.npz\n")
                 ],
             ),
             new_code_cell(
