@@ -101,13 +101,14 @@ class Claims:
         """One line per claim: name, value, comparison, threshold, and OK."""
         width = max((len(r["name"]) for r in self.records), default=0)
         return "\n".join(
-            f"{r['name']:<{width}}  {_fmt(r['value']):>10} {r['op']} {_fmt(r['threshold']):<10} "
+            f"{r['name']:<{width}}  {format_value(r['value']):>10} {r['op']} {format_value(r['threshold']):<10} "
             f"{'OK' if r['holds'] else 'FAILED'}"
             for r in self.records
         )
 
 
-def _fmt(x) -> str:
+def format_value(x) -> str:
+    """A claim's value or threshold as printed: thousands separators, 4 digits, or 2e-notation."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return str(x)
     if isinstance(x, int):

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from helpers.claims import format_value
+
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "claims-runs"
 
@@ -99,14 +101,6 @@ def collect(artifacts: Path) -> dict:
     return found
 
 
-def _fmt(x) -> str:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return str(x)
-    if isinstance(x, int):
-        return f"{x:,}"
-    return f"{x:.4g}" if x == 0 or abs(x) >= 1e-3 else f"{x:.2e}"
-
-
 def _cell(text: str) -> str:
     """Markdown table cells may not contain a bare `|` (as in `max |Δ|`)."""
     return text.replace("|", "\\|")
@@ -118,7 +112,7 @@ def report(claims: dict) -> str:
         for r in records:
             lines.append(
                 f"{'OK  ' if r['holds'] else 'FAIL'} {stage:16} {r['name'][:70]:70} "
-                f"{_fmt(r['value']):>10} {r['op']} {_fmt(r['threshold'])}"
+                f"{format_value(r['value']):>10} {r['op']} {format_value(r['threshold'])}"
             )
     return "\n".join(lines)
 
@@ -161,8 +155,8 @@ def table(paths: list[Path]) -> str:
         m = margin(r["op"], r["threshold"], low, high) if values and measured else None
         shown = "–" if m is None else f"{m:.1f}"
         out.append(
-            f"| {stage[:2]} | {_cell(name)} | {r['op']} {_fmt(r['threshold'])} | {_cell(r['basis'])} | "
-            f"{_fmt(low)} | {_fmt(high)} | {shown} | {len(r['values'])} |"
+            f"| {stage[:2]} | {_cell(name)} | {r['op']} {format_value(r['threshold'])} | {_cell(r['basis'])} | "
+            f"{format_value(low)} | {format_value(high)} | {shown} | {len(r['values'])} |"
         )
     described = ", ".join(
         f"seed {r['seed']} × {r['threads']} CPU{'s' if r['threads'] > 1 else ''}"
