@@ -39,7 +39,7 @@ $(STAMP): requirements.txt pyproject.toml
 install: $(STAMP) ## Create .venv with python3 and install the pinned stack (only when requirements change)
 
 check-env: $(STAMP) ## Print [OK]/[FAIL] for every pinned package
-	@$(BIN)/python helpers/check_env.py requirements.txt  # a plain script: works even when imports are broken
+	@$(BIN)/python tools/check_env.py requirements.txt  # a plain script: works even when imports are broken
 
 data: $(STAMP) ## Put MNIST into Keras' cache (~/.keras/datasets/): copied from $$MNIST_NPZ if set, else downloaded
 	$(BIN)/python -m helpers.data
@@ -60,7 +60,7 @@ lab: $(STAMP) ## Open the lessons in JupyterLab (localhost only, with a token)
 
 unit: $(STAMP) ## Unit tests of helpers (fast, no notebooks), with coverage
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/unit \
-		--doctest-modules helpers --cov=helpers --cov-report=term-missing --cov-fail-under=90
+		--doctest-modules helpers tools --cov=helpers --cov-report=term-missing --cov-fail-under=90
 
 test-platforms: $(STAMP) ## requirements.txt resolves on Linux x86-64/aarch64 and macOS arm64, Python 3.11-3.13 (needs the package index)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/platforms
@@ -76,7 +76,7 @@ test: lint unit test-platforms test-notebooks test-stages ## The README's test c
 lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs
 	$(BIN)/ruff check helpers tests benchmarks tools notebooks
 	$(BIN)/ruff format --check helpers tests benchmarks tools
-	$(BIN)/python -m helpers.notebook_check $(NOTEBOOKS)
+	$(BIN)/python -m tools.notebook_check $(NOTEBOOKS)
 	$(BIN)/actionlint .github/workflows/*.yml
 
 bench: $(STAMP) ## Side-by-side performance of every path (needs the lessons' artifacts); `make bench ARGS=--quick`

@@ -78,7 +78,7 @@ def lesson03_train_step():
     import jax
     import optax
 
-    from helpers.notebook_code import exec_tagged  # the notebook reader
+    from tools.notebook_code import exec_tagged  # the notebook reader
 
     namespace = {"jax": jax, "optax": optax, "partial": functools.partial}
     return exec_tagged("03_jax_training.ipynb", "train-step", namespace)["train_step"]

@@ -1,7 +1,9 @@
 """Set up a notebook process before TensorFlow or JAX is imported."""
 
+import contextlib
 import os
 import platform
+import sys
 from importlib import metadata
 
 # What each variable does, and why it must be set before the frameworks are imported.
@@ -54,3 +56,25 @@ def prepare_environment(packages=DEFAULT_PACKAGES, *, show: bool = True) -> dict
         for name, version in versions.items():
             print(f"  {name:<16}{version}")
     return versions
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Discard what C++ code writes to file descriptor 2 inside the block.
+
+    LiteRT logs "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." from C++ the first time
+    an interpreter allocates its tensors; no environment variable or Python logger reaches it, and
+    a notebook would store it as output. Keep the block small: it hides real C++ errors too
+    (Python exceptions still propagate).
+
+    Defined for lesson 06 (`06_deploy`).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -68,3 +68,23 @@ def test_package_versions_skips_missing_packages():
 def test_default_packages_include_the_frameworks():
     versions = package_versions()
     assert {"numpy", "jax", "flax", "keras"} <= set(versions)
+
+
+def test_native_stderr_silenced_drops_fd2_writes_inside_the_block_only(capfd):
+    from helpers.environment import native_stderr_silenced
+
+    os.write(2, b"before\n")
+    with native_stderr_silenced():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")  # as C++ does
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "before\nafter\n"
+
+
+def test_native_stderr_silenced_restores_fd2_when_the_block_raises(capfd):
+    from helpers.environment import native_stderr_silenced
+
+    with pytest.raises(RuntimeError, match="allocation failed"):
+        with native_stderr_silenced():
+            raise RuntimeError("allocation failed")
+    os.write(2, b"still visible\n")
+    assert capfd.readouterr().err == "still visible\n"

@@ -13,7 +13,7 @@ from nbformat.v4 import (
     new_output,
 )
 
-from helpers import notebook_check
+from tools import notebook_check
 
 
 def _good():
@@ -150,7 +150,7 @@ def test_command_line_exit_status_and_one_line_per_problem(tmp_path):
     bad_nb.metadata["widgets"] = {}
     bad = _write(tmp_path, bad_nb, "02_flax_model.ipynb")
     result = subprocess.run(
-        [sys.executable, "-m", "helpers.notebook_check", str(good), str(bad)],
+        [sys.executable, "-m", "tools.notebook_check", str(good), str(bad)],
         check=False,
         capture_output=True,
         text=True,
@@ -168,9 +168,9 @@ def test_main_reads_sys_argv_and_prints_each_problem(tmp_path, monkeypatch, caps
     nb.cells[5].execution_count = 9
     bad = _write(tmp_path, nb)
     monkeypatch.setattr(sys, "argv", ["notebook_check", str(bad)])
-    monkeypatch.delitem(sys.modules, "helpers.notebook_check")  # run it fresh, as `python -m` does
+    monkeypatch.delitem(sys.modules, "tools.notebook_check")  # run it fresh, as `python -m` does
     with pytest.raises(SystemExit) as exit_info:
-        runpy.run_module("helpers.notebook_check", run_name="__main__")
+        runpy.run_module("tools.notebook_check", run_name="__main__")
     assert exit_info.value.code == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f"{bad}: cell 5: execution_count 9 after 3, expected 4")
@@ -217,3 +217,51 @@ def test_machine_paths_and_ansi_in_outputs_are_reported():
     assert len(problems) == 2, problems
     assert "cell 0: a machine path in the output (/home/ana)" in problems[0]
     assert "cell 1: ANSI terminal escapes" in problems[1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "WARNING:tensorflow:Mapping types may not work well with tf.nest.",
+        "WARNING:absl:Importing a function (__inference_f_12) with ops with unsaved custom gradients.",
+        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+        "W0000 00:00:1764512345.123456   12345 cpu_feature_guard.cc:210] This TensorFlow binary",
+        "I0000 00:00:1764512345.123456 grpc_server.cc:1] started",
+        "notebook.py:12: UserWarning: something noisy",
+    ],
+)
+def test_framework_log_lines_in_outputs_are_reported(line):
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "run()",
+                execution_count=1,
+                outputs=[new_output("stream", name="stderr", text=f"ok\n{line}\nmore\n")],
+            )
+        ]
+    )
+    (problem,) = notebook_check.check_notebook(nb, "x.ipynb")
+    assert "cell 0: a framework log line in the output" in problem
+    assert line[:40] in problem
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Warning: read the table below\n",  # a lesson's own words
+        "epoch 3: WARNING: not a log line, mid-sentence\n",
+        "claim held: 'accuracy' 0.97 >= 0.962\n",
+        "INFO is a word too\n",
+    ],
+)
+def test_lesson_text_that_mentions_warnings_is_not_a_log_line(text):
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "print(x)",
+                execution_count=1,
+                outputs=[new_output("stream", name="stdout", text=text)],
+            )
+        ]
+    )
+    assert notebook_check.check_notebook(nb, "x.ipynb") == []

@@ -13,7 +13,7 @@ import pytest
 import helpers.checkpoint as checkpoint
 from helpers.checkpoint import load_checkpoint, save_checkpoint
 from helpers.model import ConvModel
-from helpers.notebook_code import exec_tagged
+from tools.notebook_code import exec_tagged
 
 STEPS = 4  # small for testing efficiency: a 4-batch "epoch" of 32 synthetic images each
 

@@ -1,13 +1,15 @@
 """Check that the installed packages match the exact pins in requirements.txt.
 
-`make check-env` runs `python -m helpers.check_env requirements.txt` and prints one line per
+`make check-env` runs `python -m tools.check_env requirements.txt` and prints one line per
 `name==version` pin: `[OK] name==version`, `[FAIL] name: installed X, pinned Y` or
 `[FAIL] name: not installed`. It exits 1 if any line failed, so a workshop attendee sees at once
 which package to reinstall instead of meeting a confusing error in lesson 04.
 
-Pure standard library (it must work in a broken environment) and runnable as a plain script
-(`python helpers/check_env.py requirements.txt`). Comments, blank lines, pip options (`-e .`,
-`-r ...`) and requirements that are not exact `==` pins are skipped.
+Pure standard library plus pip's own vendored `packaging` (it must work in a broken environment)
+and runnable as a plain script (`python tools/check_env.py requirements.txt`). Comments, blank
+lines, pip options (`-e .`, `-r ...`), requirements that are not exact `==` pins, and pins whose
+environment marker excludes this machine (e.g. `tensorflow==…; sys_platform != "linux"` on Linux,
+where `tensorflow-cpu` is pinned instead) are skipped.
 
 Used in: the README's setup section (`make check-env`).
 """
@@ -31,17 +33,35 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def marker_applies(marker: str) -> bool:
+    """Whether a PEP 508 environment marker holds here; True when no evaluator can be imported.
+
+    >>> marker_applies('python_version >= "3"'), marker_applies('sys_platform == "no-such-os"')
+    (True, False)
+    """
+    try:
+        from packaging.markers import Marker
+    except ImportError:
+        try:
+            from pip._vendor.packaging.markers import Marker
+        except ImportError:  # a venv always has pip; a bare interpreter may not
+            return True
+    return Marker(marker).evaluate()
+
+
 def parse_requirements(text: str) -> list[tuple[str, str]]:
-    """The `(name, version)` exact pins in requirements-file `text`, in order.
+    """The `(name, version)` exact pins in requirements-file `text` that apply here, in order.
 
     >>> parse_requirements("numpy==2.4.6  # everything\\n# a comment\\n-e .\\nfoo>=1\\n")
     [('numpy', '2.4.6')]
+    >>> parse_requirements('a==1; sys_platform == "no-such-os"\\nb==2; python_version >= "3"')
+    [('b', '2')]
     """
     pins = []
     for raw in text.splitlines():
         line = re.sub(r"(^|\s)#.*$", "", raw)  # comments, inline ones included
-        line = line.split(";", 1)[0].strip()  # environment markers
-        if not line or line.startswith("-"):
+        line, _, marker = (part.strip() for part in line.partition(";"))
+        if not line or line.startswith("-") or (marker and not marker_applies(marker)):
             continue
         match = _PIN.match(line)
         if match:

@@ -1,6 +1,6 @@
 """Check that notebooks hold clean outputs from one complete, in-order execution.
 
-`make lint` runs `python -m helpers.notebook_check notebooks/*.ipynb`. The stored outputs are what
+`make lint` runs `python -m tools.notebook_check notebooks/*.ipynb`. The stored outputs are what
 readers see on GitHub and what nbval compares, so they must come from `make run` (one top-to-bottom
 execution), never from a half-run or hand-edited notebook. For each notebook this reports, one
 line per problem naming the notebook and the cell index (0-based, all cells counted, as nbval
@@ -12,7 +12,10 @@ does):
 - noise: timing metadata in a cell (`execution`, `ExecuteTime`) or widget state in the
   notebook metadata (`widgets`);
 - output a reader should not see: an absolute path of the machine that ran it (show paths
-  relative to the repo, `artifacts/...` or `$MNIST_NPZ`) or ANSI terminal escapes.
+  relative to the repo, `artifacts/...` or `$MNIST_NPZ`), ANSI terminal escapes, or a framework
+  log line (`WARNING:tensorflow:...`, LiteRT's `INFO: Created ... delegate`, absl's
+  `W0000 00:00:...`, Python's `file.py:12: UserWarning:`): silence it where it is raised, or
+  catch it and say in the lesson's own words what it means.
 
 Exit status: 0 when every notebook is clean (or none is given), 1 otherwise.
 
@@ -29,6 +32,13 @@ FIX = "re-execute it with `make {stem}`"
 TIMING_KEYS = ("execution", "ExecuteTime")  # nbclient's record_timing; jupyterlab-execute-time
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root|Users|tmp|content|private)/[\w.-]+")
 ANSI = "\x1b["
+LOG_LINE = re.compile(
+    r"^(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL|FATAL)(?::[\w.]*)?: "  # Python logging, LiteRT
+    r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:"  # Python logging, logger name
+    r"|[IWEF]\d{4} \d\d:\d\d:\d\d"  # absl / glog (C++)
+    r"|\S+:\d+: \w*Warning: )",  # warnings.showwarning
+    re.MULTILINE,
+)
 
 
 def _output_text(output) -> str:
@@ -74,6 +84,13 @@ def check_notebook(nb, name: str = "notebook") -> list[str]:
                 problems.append(
                     f"{where}: a machine path in the output ({path.group(0)}); show it relative "
                     "to the repo (helpers.display_path) or as $MNIST_NPZ"
+                )
+            log = LOG_LINE.search(text)
+            if log:
+                line = text[log.start() :].splitlines()[0][:80]
+                problems.append(
+                    f"{where}: a framework log line in the output ({line!r}); silence it where it "
+                    "is raised, or catch it and explain it in the lesson's words"
                 )
             if output.get("output_type") == "error" and "raises-exception" not in tags:
                 problems.append(
