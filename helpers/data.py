@@ -139,26 +139,34 @@ def _scale(images, labels):
 
 
 def make_datasets(batch_size: int = 256, seed: int = 0, data=None):
-    """The guide's pipelines: `(train, test)` `tf.data.Dataset`s of (image, one-hot label).
+    """The guide's pipelines: `(train, test)`, where `train(epoch)` is one epoch's batches.
 
-    Train: scale to [0, 1], add the channel axis, one-hot, batch with `drop_remainder`, cache,
-    then shuffle with a buffer of 5000 (a fixed `seed`, a new order every epoch). As in the guide,
-    the shuffle comes after batching, so it reorders whole batches: each batch holds the same
-    256 images every epoch, in a new position. Test: all 10,000 images in one batch.
+    Scale to [0, 1], add the channel axis, one-hot, batch with `drop_remainder`, cache. As in the
+    guide, the shuffle comes after batching, so it reorders whole batches: each batch holds the
+    same images every epoch, in a new position. Epoch `epoch`'s order (buffer 5000) depends on
+    `(seed, epoch)` alone, so any lesson can replay any epoch by its number. Test: all images in
+    one batch.
 
     Args:
         data: `((x_train, y_train), (x_test, y_test))`; `load_mnist()` when None.
+
+    Defined in lesson 01 (`01_data`, the cell tagged `input-pipeline`).
     """
     import tensorflow as tf
 
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
-    train = (
+    batches = (
         tf.data.Dataset.from_tensor_slices((x_train, y_train))
         .map(_scale)
         .batch(batch_size, drop_remainder=True)
         .cache()
-        .shuffle(5000, seed=seed, reshuffle_each_iteration=True)
     )
+
+    def train(epoch):
+        """Epoch `epoch`'s batches (1, 2, ...), in an order set by (seed, epoch) alone."""
+        epoch_seed = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+        return batches.shuffle(5000, seed=epoch_seed, reshuffle_each_iteration=False)
+
     test = (
         tf.data.Dataset.from_tensor_slices((x_test, y_test)).map(_scale).batch(len(x_test)).cache()
     )

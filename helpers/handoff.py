@@ -23,7 +23,11 @@ Kept free of JAX, Flax and Optax (TensorFlow, Keras and NumPy only): lesson 05 r
 `tests/unit/test_handoff.py` checks one step against Optax, so a Keras release that renames the
 moment slots fails there, not silently in the lesson.
 
-Used in: 05_tf_finetune.
+Lesson 05 writes `OptaxAdam` and the handoff on the page; this module keeps the copies that
+tests and benchmarks use (tests/unit/test_handoff.py checks they take identical steps), and
+`moment_slots`, which the lesson calls.
+
+Used in: 05_tf_finetune (moment_slots). Defined in lesson 05.
 """
 
 import math
@@ -102,6 +106,9 @@ class OptaxAdam(keras.optimizers.Adam):
     Args:
         eps: Optax's epsilon (default 1e-8, Optax's default).
         **kwargs: as for `keras.optimizers.Adam` (learning_rate, beta_1, beta_2, ...).
+
+    Defined in lesson 05 (`05_tf_finetune`, the cell tagged `optax-adam`); this copy adds the
+    `epsilon` guard and `get_config`.
     """
 
     def __init__(self, *, eps: float = 1e-8, **kwargs):
@@ -235,6 +242,8 @@ def adam_from_optax(config: dict, variables: Sequence, mu: Sequence, nu: Sequenc
 
     Returns:
         The built optimizer; its next `apply_gradients` equals Optax's next update.
+
+    Defined in lesson 05 (`05_tf_finetune`, `handed_over_adam` in the cell tagged `adam-handoff`).
     """
     count = int(config["step"] if count is None else np.asarray(count))
     optimizer = make_adam(config)

@@ -1,9 +1,10 @@
 """The guide's `ConvModel`, taught in notebooks/02_flax_model.ipynb and promoted here.
 
-Later lessons import it instead of copying it; `tests/test_model.py` fails if this definition
-and the notebook's ever differ (same parameter tree, same outputs on a fixed input).
+Later lessons import it instead of copying it; `tests/unit/test_model.py` fails if this
+definition and the notebook's ever differ (same parameter tree, same outputs on a fixed input).
 
-Used in: 03_jax_training, 04_export, 07_fusion.
+Used in: 03_jax_training, 04_export, 07_fusion. Defined in lesson 02 (the cell tagged
+`model-definition`).
 """
 
 import flax.linen as nn

@@ -8,9 +8,12 @@ model; both must look the same to a client (tests/stages/test_serving_tf_only.py
   `probabilities` float32 (None, 10). The scaling happens in TensorFlow inside the signature, with
   the same ops as `helpers.make_datasets`, so a client sends the pixels it has.
 
+Lesson 04 writes the module on the page (`ServingModule`); this file keeps the copy lesson 05
+saves with, plus the argument checks and the atomic save.
+
 No JAX here, not even lazily: lesson 05 runs without it.
 
-Used in: 04_export, 05_tf_finetune.
+Used in: 04_export, 05_tf_finetune. Defined in lesson 04.
 """
 
 import os
@@ -18,7 +21,6 @@ from pathlib import Path
 
 from helpers.artifacts import atomic_dir
 
-IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 SIGNATURES = ("serving_default", "classify_uint8")
 
@@ -60,48 +62,59 @@ def _check_captures(concrete, variables):
         )
 
 
+def _serving_module_class():
+    """The class of lesson 04's cell tagged `serving-module`, built on first use (TF is lazy here)."""
+    import tensorflow as tf
+
+    # From here to `return`, the same code as lesson 04's cell (tests/unit/test_serving.py).
+    class ServingModule(tf.Module):
+        """The workshop's serving contract: two signatures over one log-probabilities function."""
+
+        def __init__(self, log_probs_fn, variables):
+            super().__init__(name="serving")
+            self.model_variables = list(variables)  # tracked: saved under variables/
+            self._log_probs = log_probs_fn
+
+        @tf.function(
+            autograph=False,
+            input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32, name="images")],
+        )
+        def serving_default(self, images):
+            images = tf.ensure_shape(
+                images, (None, 28, 28, 1)
+            )  # signature callers skip the shape check
+            return {"log_probs": self._log_probs(images)}
+
+        @tf.function(
+            autograph=False,
+            input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")],
+        )
+        def classify_uint8(self, images):
+            images = tf.ensure_shape(images, (None, 28, 28))
+            scaled = tf.expand_dims(
+                tf.cast(images, tf.float32) / 255.0, axis=-1
+            )  # as lesson 01 scales
+            log_probs = self._log_probs(scaled)
+            label = tf.argmax(log_probs, axis=-1, output_type=tf.int64)
+            return {"label": label, "probabilities": tf.exp(log_probs)}
+
+    return ServingModule
+
+
 def serving_module(log_probs_fn, variables):
-    """A `tf.Module` with the two serving tf.functions, tracking `variables`.
+    """Lesson 04's `ServingModule(log_probs_fn, variables)`, after checking the arguments.
 
     Args:
         log_probs_fn: TF callable, images float32 (b, 28, 28, 1) → log-probabilities (b, 10).
         variables: list of `tf.Variable` the callable reads (they are saved as variables, never
             folded into the graph as constants).
-    """
-    import tensorflow as tf
 
+    Defined in lesson 04 (`04_export`, the cell tagged `serving-module`).
+    """
     if not callable(log_probs_fn):
         raise TypeError(f"log_probs_fn must be callable, got {type(log_probs_fn).__name__}")
-    module = tf.Module()
-    module.model_variables = _check_variables(variables)  # tracked: saved under variables/
-
-    @tf.function(
-        autograph=False,
-        input_signature=[tf.TensorSpec((None, *IMAGE_SHAPE, 1), tf.float32, name="images")],
-    )
-    def serving_default(images):
-        # Signature callers (TF Serving, `loaded.signatures[...]`) skip the shape check a
-        # tf.function call does; this makes a wrong shape fail here, with a readable message.
-        images = tf.ensure_shape(images, (None, *IMAGE_SHAPE, 1))
-        return {"log_probs": log_probs_fn(images)}
-
-    @tf.function(
-        autograph=False,
-        input_signature=[tf.TensorSpec((None, *IMAGE_SHAPE), tf.uint8, name="images")],
-    )
-    def classify_uint8(images):
-        images = tf.ensure_shape(images, (None, *IMAGE_SHAPE))
-        # The same ops as helpers.make_datasets: the floats equal the training pipeline's bit for bit.
-        scaled = tf.expand_dims(tf.cast(images, tf.float32) / 255.0, axis=-1)
-        log_probs = log_probs_fn(scaled)
-        return {
-            "label": tf.argmax(log_probs, axis=-1, output_type=tf.int64),
-            "probabilities": tf.exp(log_probs),
-        }
-
-    module.serving_default = serving_default
-    module.classify_uint8 = classify_uint8
-    concrete = serving_default.get_concrete_function()
+    module = _serving_module_class()(log_probs_fn, _check_variables(variables))
+    concrete = module.serving_default.get_concrete_function()
     _check_output(concrete)
     _check_captures(concrete, module.model_variables)
     return module

@@ -266,3 +266,44 @@ def test_renamed_slots_fail_loudly(exported, monkeypatch):
     monkeypatch.delattr(optimizer, "_momentums")
     with pytest.raises(RuntimeError, match="no longer exposes"):
         handoff.moment_slots(optimizer, variables)
+
+
+def _trainable_like(exported, tmp_path):
+    """What lesson 04's trainable SavedModel offers lesson 05: params and the Adam state."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        params=_restored_variables(exported, tmp_path),
+        adam_mu=[tf.Variable(m) for m in exported["mu"]],
+        adam_nu=[tf.Variable(v) for v in exported["nu"]],
+        adam_count=tf.Variable(np.int32(exported["count"])),
+    )
+
+
+def test_lesson_05_cells_and_helpers_copy_take_identical_steps(exported, tmp_path):
+    """Lesson 05 writes OptaxAdam and the handoff on the page; helpers.handoff must stay the same."""
+    from tools.notebook_code import exec_tagged
+
+    model = _trainable_like(exported, tmp_path / "lesson")
+    namespace = {
+        "keras": keras,
+        "handoff": handoff,
+        "opt_config": exported["config"],
+        "model": model,
+    }
+    exec_tagged("05_tf_finetune.ipynb", "optax-adam", namespace)
+    exec_tagged("05_tf_finetune.ipynb", "adam-handoff", namespace)  # runs handed_over_adam(model)
+    lesson_optimizer = namespace["optimizer"]
+    assert type(lesson_optimizer).__name__ == "OptaxAdam"
+    assert int(lesson_optimizer.iterations.numpy()) == exported["count"]
+
+    variables = _restored_variables(exported, tmp_path / "helper")
+    helper_optimizer = handoff.adam_from_optax(
+        exported["config"], variables, exported["mu"], exported["nu"]
+    )
+    lesson_run = _keras_steps(lesson_optimizer, model.params, exported, 10, jit_compile=True)
+    helper_run = _keras_steps(helper_optimizer, variables, exported, 10, jit_compile=True)
+    for step, (ours, theirs) in enumerate(zip(helper_run, lesson_run, strict=True)):
+        for a, b, name in zip(ours, theirs, exported["names"], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=f"step {step + 1}, {name}")
+    assert _rel_diff(lesson_run[0], _jax_steps(exported, 1)[0]) <= TOL  # and both continue Optax

@@ -163,3 +163,47 @@ def test_helpers_serving_imports_without_jax():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def lesson_serving_module_class():
+    """Lesson 04's `ServingModule`, executed from its cell tagged `serving-module`."""
+    from tools.notebook_code import exec_tagged
+
+    return exec_tagged("04_export.ipynb", "serving-module", {"tf": tf})["ServingModule"]
+
+
+def test_lesson_04_cell_and_helpers_copy_have_the_same_code(lesson_serving_module_class):
+    """helpers.serving keeps lesson 04's cell as code (comments and line breaks may differ)."""
+    import ast
+    import inspect
+    import textwrap
+
+    from helpers import serving
+    from tools.notebook_code import tagged_source
+
+    helper = textwrap.dedent(inspect.getsource(serving._serving_module_class))
+    (function,) = ast.parse(helper).body
+    (helper_class,) = [node for node in function.body if isinstance(node, ast.ClassDef)]
+    (lesson_class,) = ast.parse(tagged_source("04_export.ipynb", "serving-module")).body
+    assert ast.dump(helper_class) == ast.dump(lesson_class)
+
+
+def test_lesson_04_cell_and_helpers_copy_give_identical_results(
+    lesson_serving_module_class, pixels
+):
+    fn, variables = linear_model(seed=2)
+    lesson = lesson_serving_module_class(fn, variables)
+    helper = serving_module(fn, variables)
+    floats = tf.constant(pixels.astype(np.float32)[..., None] / 255.0)
+    np.testing.assert_array_equal(
+        lesson.serving_default(floats)["log_probs"], helper.serving_default(floats)["log_probs"]
+    )
+    for key in ("label", "probabilities"):
+        np.testing.assert_array_equal(
+            lesson.classify_uint8(tf.constant(pixels))[key],
+            helper.classify_uint8(tf.constant(pixels))[key],
+        )
+    for name in ("serving_default", "classify_uint8"):
+        ours = getattr(helper, name).input_signature
+        assert getattr(lesson, name).input_signature == ours
