@@ -80,9 +80,8 @@ def _serving_module_class():
             input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32, name="images")],
         )
         def serving_default(self, images):
-            images = tf.ensure_shape(
-                images, (None, 28, 28, 1)
-            )  # signature callers skip the shape check
+            # signature callers skip the shape check
+            images = tf.ensure_shape(images, (None, 28, 28, 1))
             return {"log_probs": self._log_probs(images)}
 
         @tf.function(
@@ -91,9 +90,8 @@ def _serving_module_class():
         )
         def classify_uint8(self, images):
             images = tf.ensure_shape(images, (None, 28, 28))
-            scaled = tf.expand_dims(
-                tf.cast(images, tf.float32) / 255.0, axis=-1
-            )  # as lesson 01 scales
+            # as lesson 01 scales
+            scaled = tf.expand_dims(tf.cast(images, tf.float32) / 255.0, axis=-1)
             log_probs = self._log_probs(scaled)
             label = tf.argmax(log_probs, axis=-1, output_type=tf.int64)
             return {"label": label, "probabilities": tf.exp(log_probs)}

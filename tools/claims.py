@@ -76,21 +76,26 @@ def run(seed: int, cpus: str | None, notebooks: list[str], out: Path | None) -> 
             failed = Path(nb).stem
             print(done.stderr[-4000:], file=sys.stderr)
             break
-    claims = collect(out / "artifacts")
-    summary = {
-        "seed": seed,
-        "threads": threads,
-        "cpu": cpu_model(),
-        "python": platform.python_version(),
-        "seconds": seconds,
-        "failed_at": failed,
-        "claims": claims,
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(report(claims))
+    held = write_summary(
+        out / "summary.json",
+        collect(out / "artifacts"),
+        seed=seed,
+        threads=threads,
+        cpu=cpu_model(),
+        python=platform.python_version(),
+        seconds=seconds,
+        failed_at=failed,
+    )
     print(f"summary: {out.relative_to(REPO) if out.is_relative_to(REPO) else out}/summary.json")
-    held = all(c["holds"] for cs in claims.values() for c in cs)
     return 0 if failed is None and held else 1
+
+
+def write_summary(path: Path, claims: dict, **run_fields) -> bool:
+    """Write a run's summary (its fields, then its claims) to `path`, print the claims; all held?"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**run_fields, "claims": claims}, indent=1) + "\n")
+    print(report(claims))
+    return all(c["holds"] for cs in claims.values() for c in cs)
 
 
 def collect(artifacts: Path) -> dict:
@@ -184,19 +189,16 @@ def main(argv=None) -> int:
     if args.command == "run":
         return run(args.seed, args.cpus, args.notebooks, args.out)
     if args.command == "collect":
-        claims = collect(args.artifacts)
         manifest = json.loads((args.artifacts / "03_jax_training" / "manifest.json").read_text())
-        summary = {
-            "seed": manifest["seed"],
-            "threads": manifest.get("usable_cpus") or 0,
-            "cpu": cpu_model(),
-            "python": manifest["python"],
-            "claims": claims,
-        }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(summary, indent=1) + "\n")
-        print(report(claims))
-        return 0 if all(c["holds"] for cs in claims.values() for c in cs) else 1
+        held = write_summary(
+            args.out,
+            collect(args.artifacts),
+            seed=manifest["seed"],
+            threads=manifest.get("usable_cpus") or 0,
+            cpu=cpu_model(),
+            python=manifest["python"],
+        )
+        return 0 if held else 1
     print(table(args.summaries or sorted(RUNS.glob("*/summary.json"))))
     return 0
 

@@ -33,8 +33,7 @@ TIMING_KEYS = ("execution", "ExecuteTime")  # nbclient's record_timing; jupyterl
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root|Users|tmp|content|private)/[\w.-]+")
 ANSI = "\x1b["
 LOG_LINE = re.compile(
-    r"^(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL|FATAL)(?::[\w.]*)?: "  # Python logging, LiteRT
-    r"|(?:DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:"  # Python logging, logger name
+    r"^(?:(?:DEBUG|INFO|WARNING|ERROR|CRITICAL|FATAL)(?:: |:[\w.]+:)"  # LiteRT; logging's LEVEL:name:
     r"|[IWEF]\d{4} \d\d:\d\d:\d\d"  # absl / glog (C++)
     r"|\S+:\d+: \w*Warning: )",  # warnings.showwarning
     re.MULTILINE,

@@ -6,12 +6,12 @@ then `## Setup` and the Colab setup cell. Closing: the last cell holds `## Summa
 """
 
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+from tools.notebook_code import NOTEBOOKS
+
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 NAV = re.compile(
     r"^(?:\*\*Start here\*\*|\[← \d\d · [^\]]+\]\((?P<prev>\d\d\w*\.ipynb)\))"
