@@ -13,19 +13,21 @@ export TF_FORCE_GPU_ALLOW_GROWTH ?= true
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
-STAGES := 01_data 02_flax_model 03_jax_training 04_export 05_tf_finetune 06_deploy 07_fusion
-NOTEBOOKS := $(foreach s,$(STAGES),$(wildcard notebooks/$(s).ipynb))  # in stage order
+STAGES := 01_data 02_flax_model 03_jax_training 04_export 04b_export_inside 05_tf_finetune 05b_restart_and_speed \
+	06_deploy 07_fusion
+NOTEBOOKS := $(foreach s,$(STAGES),$(wildcard notebooks/$(s).ipynb))  # core lessons and deep dives, in stage order
+SOLUTIONS := $(sort $(wildcard solutions/*_solutions.ipynb))  # read the lessons' artifacts, write only artifacts/scratch/
 EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 	--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.record_timing=False \
 	--ExecutePreprocessor.store_widget_state=False
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: help install check-env data run lab test unit test-platforms test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
+.PHONY: help install check-env data run solutions lab test unit test-platforms test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "  make 01_data ... 07_fusion  Execute one lesson in place (needs the earlier lessons' artifacts)"
+	@echo "  make 01_data ... 07_fusion  Execute one lesson or deep dive (04b_..., 05b_...) in place (needs the earlier lessons' artifacts)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
@@ -44,9 +46,9 @@ check-env: $(STAMP) ## Print [OK]/[FAIL] for every pinned package
 data: $(STAMP) ## Put MNIST into Keras' cache (~/.keras/datasets/): copied from $$MNIST_NPZ if set, else downloaded
 	$(BIN)/python -m helpers.data
 
-run: $(STAMP) ## The main job: install if needed, then execute every lesson in order (fresh stored outputs)
+run: $(STAMP) ## The main job: install if needed, then execute every lesson, deep dive and solutions notebook in order
 	@mkdir -p artifacts; times=artifacts/run_times.tsv; printf 'notebook\tseconds\n' > $$times.tmp; \
-	for nb in $(NOTEBOOKS); do \
+	for nb in $(NOTEBOOKS) $(SOLUTIONS); do \
 		echo "=== $$nb"; start=$$(date +%s); \
 		$(EXECUTE) $$nb || exit 1; \
 		echo "    $$(( $$(date +%s) - start )) s"; printf '%s\t%s\n' $$nb $$(( $$(date +%s) - start )) >> $$times.tmp; \
@@ -55,8 +57,11 @@ run: $(STAMP) ## The main job: install if needed, then execute every lesson in o
 $(STAGES): %: $(STAMP) ## (one target per lesson, e.g. `make 03_jax_training`)
 	$(EXECUTE) notebooks/$@.ipynb
 
+solutions: $(STAMP) ## Execute every solutions notebook in place (needs the lessons' artifacts)
+	@for nb in $(SOLUTIONS); do echo "=== $$nb"; $(EXECUTE) $$nb || exit 1; done
+
 lab: $(STAMP) ## Open the lessons in JupyterLab (localhost only, with a token)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=.  # notebooks/ (lessons) and solutions/
 
 unit: $(STAMP) ## Unit tests of helpers (fast, no notebooks), with coverage
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/unit \
@@ -65,8 +70,8 @@ unit: $(STAMP) ## Unit tests of helpers (fast, no notebooks), with coverage
 test-platforms: $(STAMP) ## requirements.txt resolves on Linux x86-64/aarch64 and macOS arm64, Python 3.11-3.13 (needs the package index)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/platforms
 
-test-notebooks: $(STAMP) ## Re-execute every notebook with nbval, in stage order
-	$(NBVAL) $(NOTEBOOKS)
+test-notebooks: $(STAMP) ## Re-execute every notebook with nbval: lessons and deep dives in stage order, then solutions
+	$(NBVAL) $(NOTEBOOKS) $(SOLUTIONS)
 
 test-stages: $(STAMP) ## Tests of what the lessons produced (needs their artifacts)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/stages
@@ -74,9 +79,9 @@ test-stages: $(STAMP) ## Tests of what the lessons produced (needs their artifac
 test: lint unit test-platforms test-notebooks test-stages ## The README's test command: lint, unit tests, wheels per platform, every notebook, then their artifacts
 
 lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs
-	$(BIN)/ruff check helpers tests benchmarks tools notebooks
+	$(BIN)/ruff check helpers tests benchmarks tools notebooks solutions
 	$(BIN)/ruff format --check helpers tests benchmarks tools
-	$(BIN)/python -m tools.notebook_check $(NOTEBOOKS)
+	$(BIN)/python -m tools.notebook_check $(NOTEBOOKS) $(SOLUTIONS)
 	$(BIN)/actionlint .github/workflows/*.yml
 
 bench: $(STAMP) ## Side-by-side performance of every path (needs the lessons' artifacts); `make bench ARGS=--quick`

@@ -45,6 +45,26 @@ def stage_dir(stage: str, *, create: bool = True) -> Path:
     return path
 
 
+def scratch_dir(name: str) -> Path:
+    """`artifacts/scratch/<name>/`, emptied: where solutions and experiments write.
+
+    The solutions notebooks (`solutions/`) re-run parts of the lessons with other settings; writing
+    here keeps every lesson's own artifacts exactly as its last run left them.
+
+    >>> import os, tempfile
+    >>> os.environ["ARTIFACTS_DIR"] = tempfile.mkdtemp()
+    >>> scratch = scratch_dir("03_solutions")
+    >>> _ = (scratch / "x.txt").write_text("1")
+    >>> list(scratch_dir("03_solutions").iterdir())  # a second call starts empty again
+    []
+    >>> del os.environ["ARTIFACTS_DIR"]
+    """
+    path = artifacts_dir() / "scratch" / name
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def display_path(path: str | os.PathLike) -> str:
     """`artifacts/...` for a path under the artifacts root (what notebooks print), else the path."""
     path = Path(path)

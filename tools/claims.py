@@ -136,7 +136,11 @@ def margin(op: str, threshold, low, high):
 
 
 def table(paths: list[Path]) -> str:
-    """The README's claims table: every claim, its threshold and basis, min/max over the runs."""
+    """The README's claims table: every claim, its threshold and basis, min/max over the runs.
+
+    The last summary is the lessons as they are now: only its claims are listed (a claim that a
+    lesson no longer makes drops out), each with the runs that measured it.
+    """
     runs = [json.loads(p.read_text()) for p in paths]
     rows, order = {}, []
     for run_ in runs:
@@ -148,6 +152,8 @@ def table(paths: list[Path]) -> str:
                     order.append(key)
                 rows[key].update(op=r["op"], threshold=r["threshold"], basis=r["basis"])
                 rows[key]["values"].append(r["value"])
+    current = {(stage, r["name"]) for stage, records in runs[-1]["claims"].items() for r in records}
+    order = [key for key in order if key in current]
     out = [
         "| Lesson | Claim | Threshold | Basis | Min | Max | Margin (spreads) | Runs |",
         "|---|---|---|---|---:|---:|---:|---:|",
@@ -160,7 +166,7 @@ def table(paths: list[Path]) -> str:
         m = margin(r["op"], r["threshold"], low, high) if values and measured else None
         shown = "–" if m is None else f"{m:.1f}"
         out.append(
-            f"| {stage[:2]} | {_cell(name)} | {r['op']} {format_value(r['threshold'])} | {_cell(r['basis'])} | "
+            f"| {stage.split('_')[0]} | {_cell(name)} | {r['op']} {format_value(r['threshold'])} | {_cell(r['basis'])} | "
             f"{format_value(low)} | {format_value(high)} | {shown} | {len(r['values'])} |"
         )
     described = ", ".join(

@@ -1,4 +1,4 @@
-"""Every lesson recorded its claims, and every one of them held.
+"""Every lesson and deep dive recorded its claims, and every one of them held.
 
 The lessons check their claims as they run (`helpers.Claims`); this re-reads what they recorded,
 so a lesson whose claims cell was skipped or edited away fails here, not silently.
@@ -12,8 +12,10 @@ from helpers.claims import load_claims
 STAGES = {
     "02_flax_model": 2,
     "03_jax_training": 3,
-    "04_export": 10,
+    "04_export": 7,
+    "04b_export_inside": 3,
     "05_tf_finetune": 7,
+    "05b_restart_and_speed": 2,
     "06_deploy": 13,
     "07_fusion": 6,
 }  # how many claims each lesson checks

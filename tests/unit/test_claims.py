@@ -157,3 +157,18 @@ def test_margin_counts_spreads_beyond_the_worst_run():
     assert claims_tool.margin("<=", 1.05, 0.8, 0.9) == pytest.approx(1.5)
     assert claims_tool.margin("<=", 16, 0, 0) is None  # every run identical
     assert claims_tool.margin("==", 9733, 9733, 9740) is None
+
+
+def test_table_lists_only_the_claims_the_lessons_make_now(tmp_path):
+    old = _summary(tmp_path, "old", 0, 2, (0.9741, 1.5))
+    data = json.loads(old.read_text())
+    data["claims"]["04b_export_inside"] = [
+        {"name": "gone", "value": 1, "op": "<=", "threshold": 2, "basis": "b", "holds": True}
+    ]
+    old.write_text(json.dumps(data))
+    new = _summary(tmp_path, "new", 1, 1, (0.9733, 3.0))
+    text = claims_tool.table([old, new])
+    assert "gone" not in text and "| 03 | acc |" in text
+    data["claims"] = {"04b_export_inside": data["claims"]["04b_export_inside"]}
+    new.write_text(json.dumps(data))
+    assert "| 04b | gone | <= 2 |" in claims_tool.table([new])

@@ -2,7 +2,8 @@
 
 Opening: `# NN · Title`, what you will do, a navigation line; then **Needs / Produces / Runtime**;
 then `## Setup` and the Colab setup cell. Closing: the last cell holds `## Summary`, `## Exercises`
-(a numbered list) and a `**Next:**` line.
+(a numbered list) and a `**Next:**` line. Deep dives (`NNb_…`) open the same way and close with a
+summary and a way back; every exercise has a worked solution in `solutions/NN_…_solutions.ipynb`.
 """
 
 import re
@@ -13,9 +14,11 @@ import pytest
 from tools.notebook_code import NOTEBOOKS
 
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+DEEP_DIVES = sorted(NOTEBOOKS.glob("[0-9][0-9]b_*.ipynb"))
+SOLUTIONS = NOTEBOOKS.parent / "solutions"
 NAV = re.compile(
-    r"^(?:\*\*Start here\*\*|\[← \d\d · [^\]]+\]\((?P<prev>\d\d\w*\.ipynb)\))"
-    r" · \[(?:\d\d · [^\]]+|README) →\]\((?P<next>\d\d\w*\.ipynb|\.\./README\.md)\)$",
+    r"^(?:\*\*Start here\*\*|\[← \d\db? · [^\]]+\]\((?P<prev>\d\d\w*\.ipynb)\))"
+    r" · \[(?:\d\db? · [^\]]+|README) →\]\((?P<next>\d\d\w*\.ipynb|\.\./README\.md)\)$",
     re.MULTILINE,
 )
 
@@ -24,11 +27,12 @@ def _cells(path):
     return nbformat.read(path, as_version=4).cells
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+@pytest.mark.parametrize("path", LESSONS + DEEP_DIVES, ids=[p.stem for p in LESSONS + DEEP_DIVES])
 def test_opening(path):
     cells = _cells(path)
     first = cells[0].source
-    assert first.startswith(f"# {path.stem[:2]} · "), "cell 0 must open with '# NN · Title'"
+    number = path.stem.split("_")[0]
+    assert first.startswith(f"# {number} · "), f"cell 0 must open with '# {number} · Title'"
     nav = NAV.search(first)
     assert nav, "cell 0 needs the navigation line '[← NN · Title](…) · [NN · Title →](…)'"
     for link in (nav["prev"], nav["next"]):
@@ -70,3 +74,46 @@ def test_the_instructor_table_assigns_exercises_that_exist():
             named.update(range(int(first), int(last or first) + 1))
         assert named, f"lesson {nn}: the table assigns no numbered exercise ({assign.strip()})"
         assert named <= _exercises(path), f"lesson {nn} has no exercise {sorted(named)}"
+
+
+@pytest.mark.parametrize("path", DEEP_DIVES, ids=[p.stem for p in DEEP_DIVES])
+def test_deep_dive(path):
+    """A deep dive extends one core lesson, which links to it; it closes with a summary."""
+    core = [p for p in LESSONS if p.stem[:2] == path.stem[:2]]
+    assert core, f"{path.name} extends no lesson {path.stem[:2]}"
+    core_text = "".join(c.source for c in _cells(core[0]) if c.cell_type == "markdown")
+    assert f"]({path.name}" in core_text, f"{core[0].name} never links to its deep dive {path.name}"
+    last = _cells(path)[-1].source
+    assert last.startswith("## Summary") and re.search(r"^\*\*Next:\*\* .*\]\(", last, re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_every_exercise_has_a_worked_solution(path):
+    solutions = SOLUTIONS / f"{path.stem}_solutions.ipynb"
+    assert solutions.is_file(), f"no solutions notebook solutions/{solutions.name}"
+    cells = _cells(solutions)
+    assert cells[0].source.startswith(f"# {path.stem[:2]} · Solutions"), (
+        "cell 0: '# NN · Solutions…'"
+    )
+    assert f"](../notebooks/{path.name})" in cells[0].source, "cell 0 links back to its lesson"
+    headings = [c.source.splitlines()[0] for c in cells if c.cell_type == "markdown" and c.source]
+    solved = {int(m[1]) for h in headings if (m := re.match(r"## Exercise (\d+)\b", h))}
+    assert solved == _exercises(path), (
+        f"exercises {sorted(_exercises(path))}, solutions {sorted(solved)}"
+    )
+    code = "".join(c.source for c in cells if c.cell_type == "code")
+    assert "assert " in code, "a worked solution checks its answer"
+    assert "scratch_dir(" in code or "stage_dir(" not in code, (
+        "solutions write only to scratch_dir(...)"
+    )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_core_lessons_fit_a_class(path):
+    """A core lesson: at most 30 code cells, none over 25 lines (the rest goes to a deep dive)."""
+    code = [c.source for c in _cells(path) if c.cell_type == "code"]
+    assert len(code) <= 30, f"{len(code)} code cells: move a deep-dive part to {path.stem[:2]}b_…"
+    longest = max(code, key=lambda s: len(s.splitlines()))
+    assert len(longest.splitlines()) <= 25, (
+        f"a {len(longest.splitlines())}-line cell: {longest[:60]!r}"
+    )

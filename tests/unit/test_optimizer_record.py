@@ -60,7 +60,7 @@ def _through_lessons(tmp_path, decay_rate=None):
             "recorded": recorded,
             "ckpt": {"step": STEP},
             "param_names": param_names,
-            "helpers": SimpleNamespace(write_json=write_json),
+            "write_json": write_json,
             "OUT": tmp_path,
             "TRAINABLE_DIR": tmp_path / "trainable",
         },

@@ -32,7 +32,7 @@ def test_as_dict():
         "learning_rate_exp_decay": 0.6,
         "steps_per_epoch": 234,
         "jax_epochs": 3,
-        "tf_epochs": 7,
+        "tf_epochs": 1,
     }
 
 
