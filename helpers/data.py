@@ -124,8 +124,13 @@ def load_mnist():
         with loaded as npz:
             arrays = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as err:
+        reason = f"{type(err).__name__}: {err}"
+        if "pickle" in str(
+            err
+        ):  # NumPy suggests allow_pickle=True: wrong advice for a file we were pointed at
+            reason = "NumPy reads it as pickled data, and this loader never unpickles (allow_pickle=False)"
         raise MnistUnavailableError(
-            f"Cannot read {path} as an .npz file ({type(err).__name__}: {err}). " + _how_to_fix()
+            f"Cannot read {path} as an .npz file ({reason}). " + _how_to_fix()
         ) from err
     validate_mnist(arrays, path)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

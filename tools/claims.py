@@ -38,7 +38,7 @@ def cpu_model() -> str:
 
 def run(seed: int, cpus: str | None, notebooks: list[str], out: Path | None) -> int:
     threads = len(cpus.split(",")) if cpus else len(os.sched_getaffinity(0))
-    out = out or RUNS / f"seed{seed}-{threads}cpu"
+    out = (out or RUNS / f"seed{seed}-{threads}cpu").resolve()  # the kernels run in notebooks/
     if out.exists():
         shutil.rmtree(out)
     (out / "notebooks").mkdir(parents=True)

@@ -49,7 +49,8 @@ def _output_text(output) -> str:
 def check_notebook(nb, name: str = "notebook") -> list[str]:
     """Problems in the `nbformat` notebook `nb`, one message per problem (empty when clean)."""
     problems = []
-    fix = FIX.format(stem=Path(name).stem)
+    stem = Path(name).stem
+    fix = FIX.format(stem="solutions" if stem.endswith("_solutions") else stem)
     if "widgets" in nb.metadata:
         problems.append(
             f"{name}: notebook metadata holds widget state ('widgets'); {fix} "

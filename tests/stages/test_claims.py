@@ -15,7 +15,7 @@ STAGES = {
     "04_export": 7,
     "04b_export_inside": 3,
     "05_tf_finetune": 7,
-    "05b_restart_and_speed": 2,
+    "05b_restart_and_speed": 1,
     "06_deploy": 13,
     "07_fusion": 6,
 }  # how many claims each lesson checks
