@@ -125,9 +125,8 @@ def load_mnist():
             arrays = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError) as err:
         reason = f"{type(err).__name__}: {err}"
-        if "pickle" in str(
-            err
-        ):  # NumPy suggests allow_pickle=True: wrong advice for a file we were pointed at
+        # NumPy would suggest allow_pickle=True: wrong advice for a file we were pointed at
+        if "pickle" in str(err):
             reason = "NumPy reads it as pickled data, and this loader never unpickles (allow_pickle=False)"
         raise MnistUnavailableError(
             f"Cannot read {path} as an .npz file ({reason}). " + _how_to_fix()
