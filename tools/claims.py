@@ -139,27 +139,30 @@ def table(paths: list[Path]) -> str:
     """The README's claims table: every claim, its threshold and basis, min/max over the runs.
 
     The last summary is the lessons as they are now: only its claims are listed (a claim that a
-    lesson no longer makes drops out), each with the runs that measured it.
+    lesson no longer makes drops out), each with the runs that measured it. A claim is known by
+    its name, so one that moved to another lesson keeps its runs and is listed under the lesson
+    that makes it now, in that lesson's order.
     """
     runs = [json.loads(p.read_text()) for p in paths]
-    rows, order = {}, []
+    rows = {}
     for run_ in runs:
+        names = [r["name"] for records in run_["claims"].values() for r in records]
+        if len(names) != len(set(names)):
+            raise ValueError(
+                f"claim names repeat within one run: {sorted(n for n in set(names) if names.count(n) > 1)}"
+            )
         for stage, records in run_["claims"].items():
             for r in records:
-                key = (stage, r["name"])
-                if key not in rows:
-                    rows[key] = {**r, "values": []}
-                    order.append(key)
-                rows[key].update(op=r["op"], threshold=r["threshold"], basis=r["basis"])
-                rows[key]["values"].append(r["value"])
-    current = {(stage, r["name"]) for stage, records in runs[-1]["claims"].items() for r in records}
-    order = [key for key in order if key in current]
+                row = rows.setdefault(r["name"], {"values": []})
+                row.update(stage=stage, op=r["op"], threshold=r["threshold"], basis=r["basis"])
+                row["values"].append(r["value"])
+    order = [(stage, r["name"]) for stage, records in runs[-1]["claims"].items() for r in records]
     out = [
         "| Lesson | Claim | Threshold | Basis | Min | Max | Margin (spreads) | Runs |",
         "|---|---|---|---|---:|---:|---:|---:|",
     ]
     for stage, name in order:
-        r = rows[(stage, name)]
+        r = rows[name]
         values = [v for v in r["values"] if isinstance(v, int | float)]
         low, high = (min(values), max(values)) if values else (None, None)
         measured = "measured" in r["basis"]  # the 3-spread rule applies to measured bases only

@@ -172,3 +172,23 @@ def test_table_lists_only_the_claims_the_lessons_make_now(tmp_path):
     data["claims"] = {"04b_export_inside": data["claims"]["04b_export_inside"]}
     new.write_text(json.dumps(data))
     assert "| 04b | gone | <= 2 |" in claims_tool.table([new])
+
+
+def test_a_claim_that_moves_to_another_lesson_keeps_its_runs(tmp_path):
+    old = _summary(tmp_path, "old", 0, 2, (0.9741, 1.5))
+    new = _summary(tmp_path, "new", 1, 1, (0.9733, 3.0))
+    data = json.loads(new.read_text())
+    data["claims"] = {"04_export": data["claims"]["03_jax_training"][:1]}  # "acc" now made by 04
+    new.write_text(json.dumps(data))
+    text = claims_tool.table([old, new])
+    assert "| 04 | acc | >= 0.97 | measured | 0.9733 | 0.9741 | 4.1 | 2 |" in text
+    assert "| 03 |" not in text and "max \\|d\\|" not in text
+
+
+def test_a_claim_name_used_twice_in_one_run_is_refused(tmp_path):
+    path = _summary(tmp_path, "twice", 0, 2, (0.9741, 1.5))
+    data = json.loads(path.read_text())
+    data["claims"]["04_export"] = data["claims"]["03_jax_training"][:1]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="acc"):
+        claims_tool.table([path])

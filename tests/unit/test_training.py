@@ -197,3 +197,28 @@ def test_legacy_uint32_keys_are_saved_as_they_are(tmp_path, trained):
     )
     restored = load_checkpoint(tmp_path / "ckpt")
     assert restored["meta"]["rng_impl"] is None and np.array_equal(restored["rng"], legacy)
+
+
+def test_helpers_copy_is_lesson_03s_train_step():
+    """Lesson 04 runs `helpers.training.train_step` as lesson 03's step: the same code, line for line."""
+    import inspect
+
+    import helpers.training
+    from tools.notebook_code import tagged_source
+
+    def code_lines(source):
+        lines = [line.split("  #")[0].rstrip() for line in source.splitlines()]
+        return [line for line in lines if line and not line.lstrip().startswith("#")]
+
+    lesson = code_lines(tagged_source("03_jax_training.ipynb", "train-step"))
+    copy = code_lines(inspect.getsource(helpers.training.train_step))
+    assert copy == lesson
+
+
+def test_helpers_copy_trains_like_lesson_03s(train_step, data):
+    import helpers.training
+
+    (params, *_), losses = run_epoch(train_step, data)
+    (params_copy, *_), losses_copy = run_epoch(helpers.training.train_step, data)
+    assert losses_copy == losses  # exact: the same program on the same inputs
+    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, params, params_copy)))
