@@ -10,7 +10,7 @@ BATCH_SIZE = 256
 LEARNING_RATE = 0.01
 LEARNING_RATE_EXP_DECAY = 0.6  # multiply the learning rate by this after every epoch (staircase)
 JAX_EPOCHS = 3  # lesson 03
-# Lesson 05 trains epoch 4 in TensorFlow; lesson 03's JAX-only reference runs the same epoch.
+# Lesson 05 trains epoch 4 in TensorFlow; lesson 04 runs the same epoch in JAX, its yardstick.
 TF_EPOCHS = 1
 TRAIN_IMAGES = 60_000
 STEPS_PER_EPOCH = TRAIN_IMAGES // BATCH_SIZE  # 234: the last, partial batch is dropped

@@ -151,10 +151,10 @@ def table(paths: list[Path]) -> str:
             raise ValueError(
                 f"claim names repeat within one run: {sorted(n for n in set(names) if names.count(n) > 1)}"
             )
-        for stage, records in run_["claims"].items():
+        for records in run_["claims"].values():
             for r in records:
                 row = rows.setdefault(r["name"], {"values": []})
-                row.update(stage=stage, op=r["op"], threshold=r["threshold"], basis=r["basis"])
+                row.update(op=r["op"], threshold=r["threshold"], basis=r["basis"])
                 row["values"].append(r["value"])
     order = [(stage, r["name"]) for stage, records in runs[-1]["claims"].items() for r in records]
     out = [
