@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
 STAGES := 01_data 02_flax_model 03_jax_training 04_export 04b_export_inside 05_tf_finetune 05b_restart_and_speed \
-	06_deploy 07_fusion
+	06_deploy 07_fusion 08_flax_nnx
 NOTEBOOKS := $(foreach s,$(STAGES),$(wildcard notebooks/$(s).ipynb))  # core lessons and deep dives, in stage order
 SOLUTIONS := $(sort $(wildcard solutions/*_solutions.ipynb))  # read the lessons' artifacts, write only artifacts/scratch/
 EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \

@@ -3,7 +3,7 @@
 Later lessons import it instead of copying it; `tests/unit/test_model.py` fails if this
 definition and the notebook's ever differ (same parameter tree, same outputs on a fixed input).
 
-Used in: 03_jax_training, 04_export, 07_fusion. Defined in lesson 02 (the cell tagged
+Used in: 03_jax_training, 04_export, 07_fusion, 08_flax_nnx (the Linen side of the comparison). Defined in lesson 02 (the cell tagged
 `model-definition`).
 """
 

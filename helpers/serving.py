@@ -1,7 +1,8 @@
 """Save an inference SavedModel with the workshop's two serving signatures, on TensorFlow alone.
 
-Lesson 04 saves the JAX model converted by `jax2tf`; lesson 05 saves its fine-tuned TensorFlow
-model; both must look the same to a client (tests/stages/test_serving_tf_only.py, lesson 06):
+Lesson 04 saves the JAX model converted by `jax2tf`, lesson 05 its fine-tuned TensorFlow model,
+lesson 08 its Flax NNX model; all must look the same to a client
+(tests/stages/test_serving_tf_only.py, lesson 06):
 
 - `serving_default`: `images` float32 (None, 28, 28, 1) in [0, 1] → `log_probs` float32 (None, 10);
 - `classify_uint8`: `images` uint8 (None, 28, 28) raw pixels → `label` int64 (None,) and
@@ -13,7 +14,7 @@ saves with, plus the argument checks and the atomic save.
 
 No JAX here, not even lazily: lesson 05 runs without it.
 
-Used in: 04_export, 05_tf_finetune. Defined in lesson 04.
+Used in: 04_export, 05_tf_finetune, 08_flax_nnx. Defined in lesson 04.
 """
 
 import os

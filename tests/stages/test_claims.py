@@ -18,6 +18,7 @@ STAGES = {
     "05b_restart_and_speed": 1,
     "06_deploy": 13,
     "07_fusion": 6,
+    "08_flax_nnx": 8,
 }  # how many claims each lesson checks
 
 

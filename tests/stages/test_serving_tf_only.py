@@ -3,9 +3,10 @@
 A team that receives `serving/` has TensorFlow, not JAX. So a separate Python process makes
 `import jax` impossible before anything else, loads the SavedModel, classifies the 10,000 test
 images through both signatures, and must count exactly as many correct as the producing lesson
-recorded (lesson 03's JAX evaluation for 04's export; lesson 05's own for its fine-tuned model).
+recorded (lesson 03's JAX evaluation for 04's export; lesson 05's own for its fine-tuned model;
+lesson 08's for its NNX export).
 
-Used in: 04_export, 05_tf_finetune.
+Used in: 04_export, 05_tf_finetune, 08_flax_nnx.
 """
 
 import json
@@ -21,6 +22,7 @@ import helpers
 STAGES = {
     "04_export": ("03_jax_training/history.json", "03_jax_training"),
     "05_tf_finetune": ("05_tf_finetune/history.json", "05_tf_finetune"),
+    "08_flax_nnx": ("08_flax_nnx/history.json", "08_flax_nnx"),
 }
 TEST_IMAGES = 10_000
 
