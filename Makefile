@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
 STAGES := 01_data 02_flax_model 03_jax_training 04_export 04b_export_inside 05_tf_finetune 05b_restart_and_speed \
-	06_deploy 07_fusion 08_flax_nnx
+	06_deploy 07_fusion 08_flax_nnx 09_scale_out
 NOTEBOOKS := $(foreach s,$(STAGES),$(wildcard notebooks/$(s).ipynb))  # core lessons and deep dives, in stage order
 SOLUTIONS := $(sort $(wildcard solutions/*_solutions.ipynb))  # read the lessons' artifacts, write only artifacts/scratch/
 EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
@@ -23,11 +23,11 @@ EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: help install check-env data run solutions lab test unit test-platforms test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
+.PHONY: help install check-env data run solutions lab scale-out test unit test-platforms test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "  make 01_data ... 07_fusion  Execute one lesson or deep dive (04b_..., 05b_...) in place (needs the earlier lessons' artifacts)"
+	@echo "  make 01_data ... 09_scale_out  Execute one lesson or deep dive (04b_..., 05b_...) in place (needs the earlier lessons' artifacts)"
 
 $(STAMP): requirements.txt pyproject.toml
 	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
@@ -59,6 +59,9 @@ $(STAGES): %: $(STAMP) ## (one target per lesson, e.g. `make 03_jax_training`)
 
 solutions: $(STAMP) ## Execute every solutions notebook in place (needs the lessons' artifacts)
 	@for nb in $(SOLUTIONS); do echo "=== $$nb"; $(EXECUTE) $$nb || exit 1; done
+
+scale-out: $(STAMP) ## Lesson 09's two-process data-parallel JAX training, outside the notebook (needs 03's and 09's artifacts)
+	$(BIN)/python -m helpers.launcher --processes 2 --local-devices 2 --steps 20
 
 lab: $(STAMP) ## Open the lessons in JupyterLab (localhost only, with a token)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=.  # notebooks/ (lessons) and solutions/

@@ -1,9 +1,11 @@
 """Read code out of the lessons, so tests and benchmarks run the code learners actually see.
 
 Used in: tests/unit/test_model.py (lesson 02's model), tests/unit/test_training.py and
-benchmarks/ (lesson 03's train step).
+benchmarks/ (lesson 03's train step), tests/unit/test_nnx_model.py and test_scale_out.py (the
+helpers that copy lessons 08's and 09's definitions).
 """
 
+import ast
 from pathlib import Path
 
 import nbformat
@@ -26,3 +28,24 @@ def exec_tagged(notebook: str, tag: str, namespace: dict) -> dict:
     """Execute the tagged cells in `namespace` (which supplies the notebook's imports)."""
     exec(compile(tagged_source(notebook, tag), f"notebooks/{notebook}[{tag}]", "exec"), namespace)
     return namespace
+
+
+def definitions(tree: ast.Module) -> dict:
+    """The top-level classes, functions and `NAME = ...` assignments of `tree`, by name."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            found[node.name] = node
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = node
+    return found
+
+
+def tagged_definitions(notebook: str, tags) -> dict:
+    """`definitions` of every code cell of `notebooks/<notebook>` carrying one of `tags`."""
+    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    found = {}
+    for cell in nb.cells:
+        if cell.cell_type == "code" and set(cell.metadata.get("tags", [])) & set(tags):
+            found |= definitions(ast.parse(cell.source))
+    return found

@@ -10,7 +10,6 @@ import inspect
 
 import jax
 import jax.numpy as jnp
-import nbformat
 import numpy as np
 import optax
 import pytest
@@ -18,39 +17,19 @@ from flax import nnx
 
 import helpers.nnx_model as nnx_model
 from helpers.model import ConvModel
-from tools.notebook_code import NOTEBOOKS
+from tools.notebook_code import definitions, tagged_definitions
 
 NAMES = ("CNN", "LINEN_TO_NNX", "to_nnx_names", "train_step")
 
 
-def _definitions(tree):
-    """Top-level class, function and assignment nodes by the name they define."""
-    found = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef | ast.FunctionDef):
-            found[node.name] = node
-        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            found[node.targets[0].id] = node
-    return found
-
-
 @pytest.fixture(scope="module")
 def lesson_definitions():
-    nb = nbformat.read(NOTEBOOKS / "08_flax_nnx.ipynb", as_version=4)
-    found = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and set(cell.metadata.get("tags", [])) & {
-            "nnx-model",
-            "linen-to-nnx",
-            "nnx-train-step",
-        }:
-            found |= _definitions(ast.parse(cell.source))
-    return found
+    return tagged_definitions("08_flax_nnx.ipynb", {"nnx-model", "linen-to-nnx", "nnx-train-step"})
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_helper_is_the_lessons_code(lesson_definitions, name):
-    helper = _definitions(ast.parse(inspect.getsource(nnx_model)))
+    helper = definitions(ast.parse(inspect.getsource(nnx_model)))
     assert name in lesson_definitions, f"lesson 08 no longer defines {name} in a tagged cell"
     assert ast.dump(helper[name]) == ast.dump(lesson_definitions[name]), (
         f"helpers/nnx_model.py's {name} differs from lesson 08's: copy the lesson's cell"
