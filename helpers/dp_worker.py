@@ -97,6 +97,7 @@ def main(argv=None) -> int:  # pragma: no cover - runs in the launched processes
 
     from helpers.artifacts import atomic_write_bytes, require
 
+    jax.config.update("jax_platforms", "cpu")  # simulated hosts: CPU devices, as in the lesson
     jax.config.update("jax_num_cpu_devices", args.local_devices)
     jax.config.update("jax_cpu_collectives_implementation", "gloo")  # cross-process on CPU
     jax.distributed.initialize(
