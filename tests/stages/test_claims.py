@@ -19,7 +19,7 @@ STAGES = {
     "06_deploy": 13,
     "07_fusion": 6,
     "08_flax_nnx": 8,
-    "09_scale_out": 8,
+    "09_scale_out": 9,
 }  # how many claims each lesson checks
 
 
