@@ -8,7 +8,7 @@ Format: a folder with `state.msgpack` (`flax.serialization`, NumPy arrays only) 
 written through `helpers.artifacts.atomic_dir`, so an interrupted save leaves the previous
 checkpoint whole.
 
-Used in: 03_jax_training, 04_export, 07_fusion.
+Used in: 03_jax_training, 04_export, 07_fusion, 08_flax_nnx, 09_scale_out (helpers.dp_worker).
 """
 
 import os
