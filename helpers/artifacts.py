@@ -141,6 +141,17 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_write_npz(path: str | os.PathLike, **arrays) -> Path:
+    """`atomic_write_bytes` for a NumPy `.npz` of `arrays` (`np.savez` would write in place)."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
 def _to_jsonable(obj: Any) -> Any:
     """NumPy/JAX scalars and arrays become plain numbers and lists."""
     if hasattr(obj, "tolist"):

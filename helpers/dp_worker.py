@@ -95,7 +95,7 @@ def main(argv=None) -> int:  # pragma: no cover - runs in the launched processes
 
     import jax
 
-    from helpers.artifacts import atomic_write_bytes, require
+    from helpers.artifacts import atomic_write_npz, require
 
     jax.config.update("jax_platforms", "cpu")  # simulated hosts: CPU devices, as in the lesson
     jax.config.update("jax_num_cpu_devices", args.local_devices)
@@ -116,12 +116,9 @@ def main(argv=None) -> int:  # pragma: no cover - runs in the launched processes
             flush=True,
         )
         if jax.process_index() == 0:  # replicated: process 0's copy is the whole state
-            import io
-
             leaves = jax.tree.leaves({"params": params, **other})
-            buffer = io.BytesIO()
-            np.savez(
-                buffer,
+            atomic_write_npz(
+                args.out,
                 losses=losses,
                 seconds=seconds,
                 **{
@@ -129,7 +126,6 @@ def main(argv=None) -> int:  # pragma: no cover - runs in the launched processes
                     for i, leaf in enumerate(leaves)
                 },
             )
-            atomic_write_bytes(args.out, buffer.getvalue())
     finally:
         jax.distributed.shutdown()
     return 0

@@ -93,7 +93,7 @@ def main(argv=None) -> int:  # pragma: no cover - runs in the launched processes
 
     import tensorflow as tf
 
-    from helpers.artifacts import atomic_write_bytes, read_json, require
+    from helpers.artifacts import atomic_write_npz, read_json, require
 
     logging.getLogger("absl").setLevel(logging.ERROR)  # "unsaved custom gradients": see lesson 09
 
@@ -108,17 +108,13 @@ def main(argv=None) -> int:  # pragma: no cover - runs in the launched processes
         f"{len(losses)} steps, last loss {losses[-1]:.6f}",
         flush=True,
     )
-    import io
-
-    buffer = io.BytesIO()
     variables = list(model.params) + list(model.stats)
-    np.savez(
-        buffer,
+    atomic_write_npz(
+        args.out.with_name(f"{args.out.stem}{args.index}.npz"),
         losses=losses,
         seconds=seconds,
         **{f"var{i}": v.numpy() for i, v in enumerate(variables)},
     )
-    atomic_write_bytes(args.out.with_name(f"{args.out.stem}{args.index}.npz"), buffer.getvalue())
     return 0
 
 

@@ -4,7 +4,8 @@ Lesson 04 runs JAX's own epoch 4 from lesson 03's checkpoint: the yardstick that
 TensorFlow epoch is compared with. It must be lesson 03's step to the letter;
 `tests/unit/test_training.py` checks that this copy and the lesson's cell are the same code.
 
-Used in: 04_export, 09_scale_out (and its worker processes, helpers.dp_worker). Defined in lesson 03 (`03_jax_training`, the cell tagged `train-step`).
+Used in: 04_export, 09_scale_out (and its worker processes, helpers.dp_worker). Defined in lesson 03
+(`03_jax_training`, the cell tagged `train-step`).
 """
 
 from functools import partial

@@ -42,10 +42,8 @@ def definitions(tree: ast.Module) -> dict:
 
 
 def tagged_definitions(notebook: str, tags) -> dict:
-    """`definitions` of every code cell of `notebooks/<notebook>` carrying one of `tags`."""
-    nb = nbformat.read(NOTEBOOKS / notebook, as_version=4)
+    """`definitions` of the code cells of `notebooks/<notebook>` tagged with each of `tags`."""
     found = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and set(cell.metadata.get("tags", [])) & set(tags):
-            found |= definitions(ast.parse(cell.source))
+    for tag in tags:
+        found |= definitions(ast.parse(tagged_source(notebook, tag)))
     return found

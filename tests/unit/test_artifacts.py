@@ -17,6 +17,7 @@ from helpers import (
     artifacts_dir,
     atomic_dir,
     atomic_write_bytes,
+    atomic_write_npz,
     atomic_write_text,
     read_json,
     require,
@@ -103,6 +104,14 @@ def test_atomic_write_replaces_whole(tmp_path):
     atomic_write_text(path, "héllo")
     assert path.read_text(encoding="utf-8") == "héllo"
     assert _leftovers(path.parent) == []
+
+
+def test_atomic_write_npz_round_trips_and_leaves_no_temp(tmp_path):
+    path = atomic_write_npz(tmp_path / "a.npz", x=np.arange(3), y=np.ones((2, 2), np.float32))
+    with np.load(path) as saved:
+        assert sorted(saved.files) == ["x", "y"] and np.array_equal(saved["x"], np.arange(3))
+        assert saved["y"].dtype == np.float32
+    assert _leftovers(tmp_path) == []
 
 
 def test_atomic_write_uses_normal_permissions(tmp_path):

@@ -200,19 +200,16 @@ def test_legacy_uint32_keys_are_saved_as_they_are(tmp_path, trained):
 
 
 def test_helpers_copy_is_lesson_03s_train_step():
-    """Lesson 04 runs `helpers.training.train_step` as lesson 03's step: the same code, line for line."""
+    """Lesson 04 runs `helpers.training.train_step` as lesson 03's step: the same code, node for node."""
+    import ast
     import inspect
 
     import helpers.training
-    from tools.notebook_code import tagged_source
+    from tools.notebook_code import definitions, tagged_definitions
 
-    def code_lines(source):
-        lines = [line.split("  #")[0].rstrip() for line in source.splitlines()]
-        return [line for line in lines if line and not line.lstrip().startswith("#")]
-
-    lesson = code_lines(tagged_source("03_jax_training.ipynb", "train-step"))
-    copy = code_lines(inspect.getsource(helpers.training.train_step))
-    assert copy == lesson
+    lesson = tagged_definitions("03_jax_training.ipynb", {"train-step"})["train_step"]
+    copy = definitions(ast.parse(inspect.getsource(helpers.training)))["train_step"]
+    assert ast.dump(copy) == ast.dump(lesson)
 
 
 def test_helpers_copy_trains_like_lesson_03s(train_step, data):
