@@ -47,12 +47,7 @@ data: $(STAMP) ## Put MNIST into Keras' cache (~/.keras/datasets/): copied from 
 	$(BIN)/python -m helpers.data
 
 run: $(STAMP) ## The main job: install if needed, then execute every lesson, deep dive and solutions notebook in order
-	@mkdir -p artifacts; times=artifacts/run_times.tsv; printf 'notebook\tseconds\n' > $$times.tmp; \
-	for nb in $(NOTEBOOKS) $(SOLUTIONS); do \
-		echo "=== $$nb"; start=$$(date +%s); \
-		$(EXECUTE) $$nb || exit 1; \
-		echo "    $$(( $$(date +%s) - start )) s"; printf '%s\t%s\n' $$nb $$(( $$(date +%s) - start )) >> $$times.tmp; \
-	done; mv $$times.tmp $$times; echo "per-lesson times in $$times"
+	$(BIN)/python -m tools.run_notebooks $(NOTEBOOKS) $(SOLUTIONS)  # times and peak memory: artifacts/run_times.tsv
 
 $(STAGES): %: $(STAMP) ## (one target per lesson, e.g. `make 03_jax_training`)
 	$(EXECUTE) notebooks/$@.ipynb

@@ -1,10 +1,10 @@
 """`make bench`: side-by-side performance of every path of the workshop, in one process run.
 
 `python -m benchmarks.run [--quick]` measures the machine's matmul limit, training throughput of
-the JAX step (lesson 03), the TensorFlow step on the exported model (lessons 04–05) and native
-Keras `fit`, inference of every deployed format (lesson 06), peak memory per training path and
-where the JAX step's time goes; it writes `artifacts/bench/results.json` and prints the README's
-markdown table. The arithmetic lives in `benchmarks.stats` and is unit-tested
+the JAX step (lesson 03), lesson 05's TensorFlow step by both routes and TF running the whole
+converted JAX step (its limit), the two XLA programs side by side, inference of every deployed
+format (lesson 06), peak memory per training path and where the JAX step's time goes; it writes
+`artifacts/bench/results.json` and `report.md`, and prints the report. The arithmetic lives in `benchmarks.stats` and is unit-tested
 (`tests/unit/test_bench_math.py`), so the report cannot silently drift.
 
 Not a test: nothing here asserts a speed. Goals are reported as held or not.

@@ -414,3 +414,48 @@ def profile_steps(
         finally:
             jax.profiler.stop_trace()
         return load_trace_events(target)
+
+
+_FUSION_KIND = re.compile(r"\bkind=(k\w+)")
+_TARGET = re.compile(r'custom_call_target="([^"]+)"')
+_HEAVY = {"convolution", "dot", "custom-call", "copy"}  # FLOPs, or bytes moved: shown by shape
+
+
+def op_kinds(text: str) -> collections.Counter:
+    """What one compiled step runs: its entry computation's ops by kind, heavy ops by shape.
+
+    A fusion counts as `fusion:kLoop` (or kInput, kOutput...); a custom call by its target
+    (e.g. a oneDNN matmul); convolutions, dots, custom calls and copies once more with their
+    output shape, so that the same product computed in another layout, or a weight copied every
+    step, shows up.
+    """
+    computations, entry = parse_hlo(text)
+    kinds: collections.Counter = collections.Counter()
+    for instr in computations[entry]:
+        if instr.opcode in PASS_THROUGH:
+            continue
+        kind = instr.opcode
+        if kind == "fusion" and (match := _FUSION_KIND.search(instr.attributes)):
+            kind = f"fusion:{match.group(1)}"
+        elif kind == "custom-call" and (match := _TARGET.search(instr.attributes)):
+            kind = f"custom-call:{match.group(1)}"
+        kinds[kind] += 1
+        if instr.opcode in _HEAVY:
+            kinds[f"{kind} {instr.shape.split('{')[0]}"] += 1
+    return kinds
+
+
+def compare_programs(programs: dict[str, str]) -> dict:
+    """Op kinds of the same step compiled by two XLAs, side by side: only the kinds that differ.
+
+    `programs`: {label: optimized HLO text}. Returns {"totals": {label: ops}, "differences":
+    [{"kind": ..., label: count, ...}, ...]} with the largest differences first.
+    """
+    counts = {label: op_kinds(text) for label, text in programs.items()}
+    labels = list(counts)
+    kinds = sorted(set().union(*counts.values()))
+    rows = [{"kind": k, **{label: counts[label][k] for label in labels}} for k in kinds]
+    rows = [r for r in rows if len({r[label] for label in labels}) > 1]
+    rows.sort(key=lambda r: (-max(r[x] for x in labels) + min(r[x] for x in labels), r["kind"]))
+    totals = {label: sum(v for k, v in c.items() if " " not in k) for label, c in counts.items()}
+    return {"totals": totals, "differences": rows}

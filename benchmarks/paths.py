@@ -5,46 +5,43 @@ contract of `benchmarks.stats.interleaved`). Frameworks are imported inside the 
 memory-measuring child process imports only the framework of its own path.
 
 Every path sees the same synthetic batch (uniform pixels, one-hot labels; speed does not depend
-on the values), already in memory: this measures the step, not an input pipeline. Keras `fit`
-reads it through `tf.data` (`from_tensors(...).repeat()`), as `fit` must.
+on the values), already in memory: this measures the step, not an input pipeline.
 
 Used in: benchmarks.run.
 """
 
-import functools
 import os
-import time
 from pathlib import Path
 
 import numpy as np
 
-from helpers import recipe
 from helpers.artifacts import MissingArtifactError, require
 
 # What the benchmark reads, and the lesson that writes it.
 ARTIFACTS = {
     "checkpoint": ("03_jax_training/checkpoint", "03_jax_training"),
     "trainable": ("04_export/trainable", "04_export"),
+    "optimizer": ("04_export/optimizer.json", "04_export"),
     "serving": ("04_export/serving", "04_export"),
-    "tflite": ("06_deploy/model.tflite", "06_deploy"),
-    "tflite_int8": ("06_deploy/model_int8.tflite", "06_deploy"),
-    "onnx": ("06_deploy/model.onnx", "06_deploy"),
+    "tflite_any_batch": ("06_deploy/model.tflite", "06_deploy"),
+    **{f"tflite_b{b}": (f"06_deploy/model_b{b}.tflite", "06_deploy") for b in (1, 256)},
+    **{f"tflite_int8_b{b}": (f"06_deploy/model_int8_b{b}.tflite", "06_deploy") for b in (1, 256)},
+    **{f"onnx_b{b}": (f"06_deploy/model_b{b}.onnx", "06_deploy") for b in (1, 256)},
 }
 
 TRAINING = {  # key → label in the report
     "jax": "JAX jit step (lesson 03)",
-    "tf_eager": "TF eager, exported model",
-    "tf_function": "TF tf.function, exported model",
-    "tf_xla": "TF tf.function(jit_compile=True), exported model",
-    "keras_fit": "Keras fit, native model (default compile)",
-    "keras_fit_xla": "Keras fit, native model, jit_compile=True",
+    "tf_tape": "TF, tape over the exported train_loss (re-runs the forward)",
+    "tf_fused": "TF, fused value-and-grad behind tf.custom_gradient (lesson 05)",
+    "tf_limit": "TF running lesson 03's whole converted step (the limit)",
 }
 INFERENCE = {
     "jax": "JAX jit (predict)",
     "savedmodel": "SavedModel serving_default (TF)",
-    "tflite": "TFLite fp32 (LiteRT)",
-    "tflite_int8": "TFLite int8 dynamic range (LiteRT)",
-    "onnx": "ONNX Runtime",
+    "litert": "LiteRT fp32, static batch (from JAX)",
+    "litert_int8": "LiteRT int8 weights, static batch",
+    "litert_any_batch": "LiteRT fp32, any batch (from the SavedModel)",
+    "onnx": "ONNX Runtime, static batch",
 }
 
 
@@ -73,40 +70,18 @@ def synthetic_batch(batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- JAX
 
 
-def lesson03_train_step():
-    """The train step as lesson 03 defines it: its notebook cell tagged `train-step`, executed."""
-    import jax
-    import optax
+def restored(checkpoint: Path):
+    """Lesson 03's checkpoint restored as lesson 04 does it: model, optimizer, state on the device.
 
-    from tools.notebook_code import exec_tagged  # the notebook reader
-
-    namespace = {"jax": jax, "optax": optax, "partial": functools.partial}
-    return exec_tagged("03_jax_training.ipynb", "train-step", namespace)["train_step"]
-
-
-def jax_optimizer():
-    """Lesson 03's optimizer: Adam on the guide's staircase exponential decay."""
-    import optax
-
-    schedule = optax.exponential_decay(
-        recipe.LEARNING_RATE,
-        transition_steps=recipe.STEPS_PER_EPOCH,
-        decay_rate=recipe.LEARNING_RATE_EXP_DECAY,
-        staircase=True,
-    )
-    return optax.adam(schedule)
-
-
-def jax_state(checkpoint: Path, optimizer):
-    """params, {'batch_stats'}, Optax state and RNG of lesson 03's checkpoint, on the device."""
+    Through `helpers.dp_worker.restore_state` (the optimizer rebuilt from the record lesson 03
+    saved with its checkpoint); returns (model, optimizer, (params, other, opt_state, rng)).
+    """
     import jax
 
-    from helpers.checkpoint import load_checkpoint
+    from helpers.dp_worker import restore_state
 
-    params = load_checkpoint(checkpoint)["params"]
-    ckpt = load_checkpoint(checkpoint, opt_state_like=optimizer.init(params))
-    state = (ckpt["params"], {"batch_stats": ckpt["batch_stats"]}, ckpt["opt_state"], ckpt["rng"])
-    return jax.device_put(state)
+    model, optimizer, *state = restore_state(checkpoint)
+    return model, optimizer, jax.device_put(tuple(state))
 
 
 class JaxTraining:
@@ -115,12 +90,10 @@ class JaxTraining:
     def __init__(self, checkpoint: Path, batch: int):
         import jax
 
-        from helpers.model import ConvModel
+        from helpers.training import train_step  # lesson 03's, checked against its cell
 
-        self.jax = jax
-        self.model, self.optimizer = ConvModel(), jax_optimizer()
-        self.train_step = lesson03_train_step()
-        self.state = jax_state(checkpoint, self.optimizer)
+        self.jax, self.train_step = jax, train_step
+        self.model, self.optimizer, self.state = restored(checkpoint)
         self.batch = jax.device_put(synthetic_batch(batch))
 
     def args(self):
@@ -191,40 +164,33 @@ def _quiet_tensorflow():
     return tf
 
 
-def keras_adam():
-    """Lesson 05's optimizer: Keras Adam on the same staircase schedule as Optax's."""
-    import keras
+def tf_training(trainable: Path, optimizer_json: Path, batch: int, route: str):
+    """`run(n)`: lesson 05's step on a freshly loaded trainable SavedModel, handed-over Adam.
 
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        recipe.LEARNING_RATE,
-        decay_steps=recipe.STEPS_PER_EPOCH,
-        decay_rate=recipe.LEARNING_RATE_EXP_DECAY,
-        staircase=True,
-    )
-    return keras.optimizers.Adam(schedule)
-
-
-def tf_training(trainable: Path, batch: int, mode: str):
-    """`run(n)`: lesson 05's step on a freshly loaded trainable SavedModel.
-
-    mode: "eager" (plain Python), "function" (`tf.function`) or "xla"
-    (`tf.function(jit_compile=True)`, what lesson 05 uses).
+    route: "fused" (lesson 05's: the tape gets the gradients of the converted
+    `jax.value_and_grad` through `tf.custom_gradient`) or "tape" (the tape over `train_loss`,
+    whose jax2tf gradient re-runs the forward pass). Both compiled with XLA, as in lesson 05.
     """
     tf = _quiet_tensorflow()
+    from helpers import handoff, tf_step
+    from helpers.artifacts import read_json
+
+    routes = {"fused": tf_step.make_train_step, "tape": tf_step.tape_train_step}
+    if route not in routes:
+        raise ValueError(f"route must be one of {sorted(routes)}, not {route!r}")
     loaded = tf.saved_model.load(str(trainable))
-    optimizer = keras_adam()
+    optimizer = handoff.adam_from_optax(
+        read_json(optimizer_json),
+        loaded.params,
+        loaded.adam_mu,
+        loaded.adam_nu,
+        loaded.adam_count.numpy(),
+    )
+    return _tf_runner(routes[route](loaded, optimizer), batch)
 
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            loss = loaded.train_loss(images, labels)
-        grads = tape.gradient(loss, loaded.params)
-        optimizer.apply_gradients(zip(grads, loaded.params, strict=True))
-        return loss
 
-    if mode in ("function", "xla"):
-        train_step = tf.function(train_step, jit_compile=mode == "xla")
-    elif mode != "eager":
-        raise ValueError(f"mode must be eager, function or xla, not {mode!r}")
+def _tf_runner(train_step, batch: int):
+    tf = _quiet_tensorflow()
     images, labels = (tf.constant(a) for a in synthetic_batch(batch))
 
     def run(n: int) -> None:
@@ -235,79 +201,54 @@ def tf_training(trainable: Path, batch: int, mode: str):
     return run
 
 
-def keras_model():
-    """Lesson 02's ConvModel written natively in Keras (what a TensorFlow user would write).
+class TfLimit:
+    """Lesson 03's whole JAX step (gradient and Optax Adam) converted by jax2tf and run by TF.
 
-    Same layers and sizes as `helpers.model.ConvModel`; batch norm with Flax's epsilon (1e-5)
-    and momentum (0.99), no scale, so the trainable parameter count is the same: 1,884,130.
-    """
-    import keras
-    from keras import layers
-
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(12, 3, padding="same", use_bias=False),
-            layers.BatchNormalization(scale=False, epsilon=1e-5, momentum=0.99),
-            layers.Flatten(),
-            layers.Dense(200),
-            layers.BatchNormalization(scale=False, epsilon=1e-5, momentum=0.99),
-            layers.Dropout(0.3),
-            layers.ReLU(),
-            layers.Dense(10),
-        ]
-    )
-
-
-class KerasFit:
-    """`run(n)`: `model.fit` for one epoch of n steps; returns that epoch's time.
-
-    The time comes from a callback (epoch begin → end), so `fit`'s per-call set-up (data adapter,
-    callbacks list) is left out and the per-step overhead `fit` really has is kept. The first
-    call compiles; the train function is then reused by every later `fit` call.
+    What TF could do at most with JAX's program: one XLA program per step, compiled by TF's
+    XLA (`jit_compile=True`), with the batch dimension symbolic as in lesson 04's export. The
+    state lives in `tf.Variable`s that each step assigns, like lesson 05's.
     """
 
-    def __init__(self, batch: int, jit_compile="auto"):
+    def __init__(self, checkpoint: Path, batch: int):
+        import jax
+        from jax.experimental import jax2tf
+
+        from helpers.training import train_step
+
         tf = _quiet_tensorflow()
-        import keras
+        model, optimizer, (params, other, opt_state, rng) = restored(checkpoint)
+        leaves, treedef = jax.tree.flatten((params, other, opt_state))
 
-        self.model = keras_model()
-        self.model.compile(
-            optimizer=keras_adam(),
-            loss=keras.losses.CategoricalCrossentropy(from_logits=True),
-            jit_compile=jit_compile,
+        def step(state_leaves, rng_data, images, labels):
+            state = jax.tree.unflatten(treedef, state_leaves)
+            key = jax.random.wrap_key_data(rng_data)
+            *state, key, loss = train_step(model, optimizer, *state, key, images, labels)
+            return jax.tree.leaves(state), jax.random.key_data(key), loss
+
+        converted = jax2tf.convert(
+            step,
+            polymorphic_shapes=[None, None, "(b, 28, 28, 1)", "(b, 10)"],
+            with_gradient=False,
         )
-        self.dataset = tf.data.Dataset.from_tensors(synthetic_batch(batch)).repeat()
-        self.seconds = None
-        outer = self
+        self.variables = [tf.Variable(np.asarray(x)) for x in leaves]
+        self.rng = tf.Variable(np.asarray(jax.random.key_data(rng)))
 
-        class EpochTimer(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                self.start = time.perf_counter()
+        @tf.function(jit_compile=True, autograph=False)
+        def tf_step(images, labels):
+            new_leaves, next_rng, loss = converted(self.variables, self.rng, images, labels)
+            for variable, value in zip(self.variables, new_leaves, strict=True):
+                variable.assign(value)
+            self.rng.assign(next_rng)
+            return loss
 
-            def on_epoch_end(self, epoch, logs=None):
-                outer.seconds = time.perf_counter() - self.start
+        self.step = tf_step
+        self.run = _tf_runner(tf_step, batch)
+        self.batch = batch
 
-        self.timer = EpochTimer()
-
-    @property
-    def jit_compile(self) -> bool:
-        """What `compile` resolved to ("auto" is False on a CPU-only machine)."""
-        return bool(self.model.jit_compile)
-
-    def trainable_parameters(self) -> int:
-        return int(sum(np.prod(v.shape) for v in self.model.trainable_variables))
-
-    def run(self, n: int) -> float:
-        self.model.fit(
-            self.dataset,
-            steps_per_epoch=n,
-            epochs=1,
-            verbose=0,
-            shuffle=False,
-            callbacks=[self.timer],
-        )
-        return self.seconds
+    def optimized_hlo(self) -> str:
+        """The HLO TF's XLA compiled for this step (to compare with jaxlib's)."""
+        images, labels = synthetic_batch(self.batch)
+        return self.step.experimental_get_compiler_ir(images, labels)(stage="optimized_hlo")
 
 
 def savedmodel_inference(serving: Path, batch: int):
@@ -327,10 +268,10 @@ def savedmodel_inference(serving: Path, batch: int):
 
 
 def tflite_inference(model_path: Path, batch: int):
-    """`run(k)`: LiteRT's signature runner on `serving_default`, one interpreter per batch size.
+    """`run(k)`: LiteRT's signature runner on `serving_default`, all cores like the other runtimes.
 
-    The runner resizes the input to the batch it is given; a separate interpreter per batch size
-    keeps the interleaved calls from reallocating. All cores, like the other runtimes.
+    A static-batch file takes exactly its batch; an any-batch file is resized on the first call
+    (one interpreter per batch size, so the interleaved calls never reallocate).
     """
     from ai_edge_litert.interpreter import Interpreter
 
@@ -370,10 +311,25 @@ def build_training(key: str, paths: dict[str, Path], batch: int):
     """`run(n)` of one training path by its key in `TRAINING` (for the memory children)."""
     if key == "jax":
         return JaxTraining(paths["checkpoint"], batch).run
-    if key.startswith("tf_"):
-        return tf_training(paths["trainable"], batch, mode=key.removeprefix("tf_"))
-    if key == "keras_fit":
-        return KerasFit(batch).run
-    if key == "keras_fit_xla":
-        return KerasFit(batch, jit_compile=True).run
+    if key in ("tf_tape", "tf_fused"):
+        return tf_training(paths["trainable"], paths["optimizer"], batch, key.removeprefix("tf_"))
+    if key == "tf_limit":
+        return TfLimit(paths["checkpoint"], batch).run
     raise KeyError(f"unknown training path {key!r}; one of {sorted(TRAINING)}")
+
+
+def build_inference(key: str, paths: dict[str, Path], batch: int):
+    """`run(k)` of one inference path by its key in `INFERENCE`, for `batch` images per call."""
+    if key == "jax":
+        return jax_inference(paths["checkpoint"], batch)
+    if key == "savedmodel":
+        return savedmodel_inference(paths["serving"], batch)
+    if key == "litert":
+        return tflite_inference(paths[f"tflite_b{batch}"], batch)
+    if key == "litert_int8":
+        return tflite_inference(paths[f"tflite_int8_b{batch}"], batch)
+    if key == "litert_any_batch":
+        return tflite_inference(paths["tflite_any_batch"], batch)
+    if key == "onnx":
+        return onnx_inference(paths[f"onnx_b{batch}"], batch)
+    raise KeyError(f"unknown inference path {key!r}; one of {sorted(INFERENCE)}")

@@ -7,12 +7,18 @@ for its peak memory):
    else so the main process does not compete with them);
 2. training throughput at batch 256, compile excluded, interleaved round-robin with the
    matmul limit (JAX jit, float32 2048×2048), so a load change hits every contender alike:
-   lesson 03's JAX step, lesson 05's TensorFlow step on the exported model (eager,
-   `tf.function`, `tf.function(jit_compile=True)`) and the same model written in Keras, `fit`;
-3. inference latency and throughput at batch 1 and 256 of JAX, the SavedModel, TFLite fp32 and
-   int8 and ONNX Runtime, interleaved the same way;
-4. where the JAX step's time goes, per op (`benchmarks.op_profile`);
-5. the per-lesson times of the last `make run` (from `artifacts/run_times.tsv`).
+   lesson 03's JAX step; lesson 05's TensorFlow step by its two routes (the tape over the
+   exported loss, and the fused value-and-grad behind `tf.custom_gradient`); and TF running
+   lesson 03's whole converted step, the limit for TF;
+3. the XLA programs of the JAX step and of TF's limit step, op kinds side by side (where
+   jaxlib and TF's XLA compile the same StableHLO differently);
+4. inference latency and throughput at batch 1 and 256 of JAX, the SavedModel, LiteRT
+   (static batch, fp32 and int8 weights; any batch) and ONNX Runtime, interleaved the same way;
+5. where the JAX step's time goes, per op (`benchmarks.op_profile`);
+6. the per-lesson times and peak memory of the last `make run` (`artifacts/run_times.tsv`).
+
+Every path is built from the lessons' code through `helpers` (lesson 03's step, lesson 05's
+steps and Adam handoff) and from the files the lessons wrote.
 
 It writes `artifacts/bench/results.json` and `artifacts/bench/report.md` and prints the report
 (markdown, with the date and the machine) that the README's performance section quotes.
@@ -62,7 +68,17 @@ SETTINGS = {  # repeats: samples per contender; *_target: seconds per sample
         "profile_windows": 3,
     },
 }
-GOALS = {"jax_of_matmul": 0.5, "tf_xla_vs_jax": 1.0, "keras_vs_jax": 1.0}
+GOALS = {  # ratio: (goal, what it means); a ratio is a speed ratio, so higher is faster
+    "tf_fused_over_tf_limit": (
+        0.97,
+        "lesson 05's fused TF step ≥ 0.97× TF running the whole JAX step",
+    ),
+    "litert_b256_over_savedmodel": (
+        1.5,
+        "LiteRT (static batch 256) ≥ 1.5× the SavedModel's throughput",
+    ),
+    "litert_b1_over_savedmodel": (1.0, "LiteRT batch-1 latency ≤ the SavedModel's"),
+}
 MEMORY_PREFIX = "BENCH_MEMORY "
 VECTOR_ISAS = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("asimd", "NEON"))  # widest first
 PACKAGES = (
@@ -189,43 +205,37 @@ def flop_counts(jax_training) -> dict:
     }
 
 
-def measure_training(artifacts, settings) -> tuple[dict, dict, object]:
-    """Matmul limit and training throughput of every path, interleaved."""
-    log("training: building the contenders (loading, compiling)")
+def measure_training(artifacts, settings) -> tuple[dict, dict, object, dict]:
+    """Matmul limit and training throughput of every path, interleaved; the two XLA programs."""
+    log("training: building the contenders (loading, converting, compiling)")
     jax_training = P.JaxTraining(artifacts["checkpoint"], BATCH)
-    keras_default = P.KerasFit(BATCH)
-    keras_xla = P.KerasFit(BATCH, jit_compile=True)
+    tf_limit = P.TfLimit(artifacts["checkpoint"], BATCH)
     contenders = {
         "matmul": P.matmul(MATMUL_N),
         "jax": jax_training.run,
-        "tf_eager": P.tf_training(artifacts["trainable"], BATCH, "eager"),
-        "tf_function": P.tf_training(artifacts["trainable"], BATCH, "function"),
-        "tf_xla": P.tf_training(artifacts["trainable"], BATCH, "xla"),
-        "keras_fit": keras_default.run,
-        "keras_fit_xla": keras_xla.run,
+        "tf_tape": P.tf_training(artifacts["trainable"], artifacts["optimizer"], BATCH, "tape"),
+        "tf_fused": P.tf_training(artifacts["trainable"], artifacts["optimizer"], BATCH, "fused"),
+        "tf_limit": tf_limit.run,
     }
     log(f"training: {len(contenders)} contenders × {settings['repeats']} interleaved samples")
     timings = stats.interleaved(
         contenders, repeats=settings["repeats"], target_seconds=settings["train_target"]
     )
     flops = flop_counts(jax_training)
-    keras_info = {
-        "keras_fit": {"jit_compile": keras_default.jit_compile},
-        "keras_fit_xla": {"jit_compile": keras_xla.jit_compile},
-        "trainable_parameters": keras_default.trainable_parameters(),
-    }
-    return timings, {**flops, "keras": keras_info}, jax_training
+    try:
+        programs = op_profile.compare_programs(
+            {"JAX": flops["hlo_text"], "TF limit": tf_limit.optimized_hlo()}
+        )
+    except Exception as err:  # the comparison is an extra; the timings stand without it
+        programs = {"error": f"{type(err).__name__}: {err}"}
+    return timings, flops, jax_training, programs
 
 
 def measure_inference(artifacts, settings) -> dict:
     """Latency and throughput of every runtime at batch 1 and 256, interleaved."""
     log("inference: building the contenders")
     builders = {
-        "jax": lambda b: P.jax_inference(artifacts["checkpoint"], b),
-        "savedmodel": lambda b: P.savedmodel_inference(artifacts["serving"], b),
-        "tflite": lambda b: P.tflite_inference(artifacts["tflite"], b),
-        "tflite_int8": lambda b: P.tflite_inference(artifacts["tflite_int8"], b),
-        "onnx": lambda b: P.onnx_inference(artifacts["onnx"], b),
+        key: (lambda b, key=key: P.build_inference(key, artifacts, b)) for key in P.INFERENCE
     }
     contenders = {f"{key}@{b}": build(b) for key, build in builders.items() for b in (1, BATCH)}
     log(f"inference: {len(contenders)} contenders × {settings['repeats']} interleaved samples")
@@ -259,17 +269,25 @@ def lesson_times() -> dict:
         return {"error": f"no {display_path(path)}: run `make run` to record the lessons' times"}
     rows = [ln.split("\t") for ln in path.read_text().splitlines()[1:] if ln.strip()]
     modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    lessons = [
+        {
+            "notebook": r[0],
+            "seconds": float(r[1]),
+            "peak_rss_mb": float(r[2]) if len(r) > 2 else None,
+        }
+        for r in rows
+    ]
     return {
         "measured_utc": modified.isoformat(timespec="minutes"),
-        "lessons": [{"notebook": nb, "seconds": float(s)} for nb, s in rows],
-        "total_seconds": sum(float(s) for _, s in rows),
+        "lessons": lessons,
+        "total_seconds": sum(x["seconds"] for x in lessons),
     }
 
 
 # --------------------------------------------------------------------------- results
 
 
-def assemble(timings, flops, inference, memory, profile, lessons, meta) -> dict:
+def assemble(timings, flops, inference, memory, profile, lessons, meta, programs=None) -> dict:
     """Medians, throughputs, ratios to JAX and FLOP/s fractions, as one JSON-ready dict."""
     limit_summary = stats.summarize(timings["matmul"]["seconds_per_iteration"], 1)
     limit = stats.matmul_flops(MATMUL_N) / limit_summary["median_s"]
@@ -282,6 +300,7 @@ def assemble(timings, flops, inference, memory, profile, lessons, meta) -> dict:
             **s,
             "first_call_s": timings[key]["first_call_s"],
             "iterations_per_sample": timings[key]["iterations"],
+            "seconds_per_iteration": timings[key]["seconds_per_iteration"],  # in round order
             "flops_per_second": s["images_per_second"] * per_image,
             "of_matmul_limit": s["images_per_second"] * per_image / limit,
             "peak_rss_bytes": memory.get(key, {}).get("peak_rss_bytes"),
@@ -303,23 +322,32 @@ def assemble(timings, flops, inference, memory, profile, lessons, meta) -> dict:
         base = infer["jax"][b]["images_per_second"]
         for row in infer.values():
             row[b]["vs_jax"] = stats.ratio(row[b]["images_per_second"], base)
-    goals = {
-        "jax_of_matmul": {
-            "goal": f"JAX training ≥ {GOALS['jax_of_matmul']} of the matmul limit",
-            "measured": training["jax"]["of_matmul_limit"],
-        },
-        "tf_xla_vs_jax": {
-            "goal": f"TF jit-compiled training ≥ {GOALS['tf_xla_vs_jax']}× JAX",
-            "measured": training["tf_xla"]["vs_jax"],
-        },
-        "keras_vs_jax": {
-            "goal": "native Keras fit (default compile) ≤ the JAX path",
-            "measured": training["keras_fit"]["vs_jax"],
-        },
+
+    def speed(fast: str, slow: str, samples: dict) -> float | None:
+        """How many times faster `fast` ran than `slow`: per-round time ratios, their median."""
+        return stats.paired_ratio(
+            samples[slow]["seconds_per_iteration"], samples[fast]["seconds_per_iteration"]
+        )
+
+    big = f"@{BATCH}"
+    ratios = {  # speed ratios: > 1 when the first path is faster
+        "tf_fused_over_tf_limit": speed("tf_fused", "tf_limit", timings),
+        "tf_fused_over_jax": speed("tf_fused", "jax", timings),
+        "jax_over_tf_limit": speed("jax", "tf_limit", timings),
+        "tf_fused_over_tf_tape": speed("tf_fused", "tf_tape", timings),
+        "litert_b256_over_savedmodel": speed("litert" + big, "savedmodel" + big, inference),
+        "litert_b1_over_savedmodel": speed("litert@1", "savedmodel@1", inference),
+        "litert_b256_over_any_batch": speed("litert" + big, "litert_any_batch" + big, inference),
     }
-    goals["jax_of_matmul"]["held"] = goals["jax_of_matmul"]["measured"] >= GOALS["jax_of_matmul"]
-    goals["tf_xla_vs_jax"]["held"] = goals["tf_xla_vs_jax"]["measured"] >= GOALS["tf_xla_vs_jax"]
-    goals["keras_vs_jax"]["held"] = goals["keras_vs_jax"]["measured"] <= GOALS["keras_vs_jax"]
+    goals = {
+        key: {
+            "goal": text,
+            "at_least": goal,
+            "measured": ratios[key],
+            "held": ratios[key] is not None and ratios[key] >= goal,
+        }
+        for key, (goal, text) in GOALS.items()
+    }
     flops = {k: v for k, v in flops.items() if k != "hlo_text"}
     return {
         **meta,
@@ -330,7 +358,9 @@ def assemble(timings, flops, inference, memory, profile, lessons, meta) -> dict:
         "memory": memory,
         "profile": profile,
         "lessons": lessons,
+        "ratios": ratios,
         "goals": goals,
+        "programs": programs or {"error": "not compared"},
     }
 
 
@@ -386,15 +416,10 @@ def render(r: dict) -> str:
             rows,
         )  # fmt: skip
     )
-    keras = r["flops"]["keras"]
     out += [
         "",
         f"¹ Peak resident (host) memory of a fresh process running only that path ({r['settings']['memory_steps']}"
-        " steps after compiling), framework imports included. Keras `compile()`'s default "
-        f"resolved to jit_compile={keras['keras_fit']['jit_compile']} here (Keras turns XLA off "
-        "on CPU-only machines); its model has "
-        f"{keras['trainable_parameters']:,} trainable parameters, as the Flax model "
-        f"({r['flops']['parameters']:,}).",
+        " steps after compiling), framework imports included.",
         *(
             f"Memory of {P.TRAINING[k]} not measured: {v['error']}"
             for k, v in r["memory"].items()
@@ -432,16 +457,68 @@ def render(r: dict) -> str:
             rows,
         )  # fmt: skip
     )
+    noise = max(r["training"][k]["spread"] or 0 for k in ("jax", "tf_limit"))
+    out += ["", *render_ratios(r), "", *render_programs(r["programs"], r["ratios"], noise)]
     out += ["", *render_profile(r["profile"], r["training"]["jax"]["median_s"])]
-    out += ["", "**Goals** (issue 7), measured above:", ""]
-    rows = []
-    for g in r["goals"].values():
-        rows.append(
-            [g["goal"], report.fmt_number(g["measured"], 2), "held" if g["held"] else "not held"]
-        )
-    out.append(report.markdown_table(["Goal", "measured", ""], rows))
     out += ["", *render_lessons(r["lessons"])]
     return "\n".join(out) + "\n"
+
+
+RATIO_TEXT = {
+    "tf_fused_over_tf_limit": "TF fused step / TF running the whole JAX step",
+    "tf_fused_over_jax": "TF fused step / the JAX step",
+    "jax_over_tf_limit": "the JAX step / TF running the same program",
+    "tf_fused_over_tf_tape": "TF fused step / TF tape route",
+    "litert_b256_over_savedmodel": "LiteRT static, batch 256 / SavedModel",
+    "litert_b1_over_savedmodel": "LiteRT static, batch 1 / SavedModel (latency)",
+    "litert_b256_over_any_batch": "LiteRT static / LiteRT any batch, batch 256",
+}
+
+
+def render_ratios(r: dict) -> list[str]:
+    """The ratios `results.json` holds (speed: > 1 means the first is faster), goals marked."""
+    rows = []
+    for key, text in RATIO_TEXT.items():
+        goal = r["goals"].get(key)
+        verdict = (
+            f"goal ≥ {goal['at_least']:g}: {'held' if goal['held'] else 'not held'}" if goal else ""
+        )
+        rows.append([f"`{key}`", text, report.fmt_number(r["ratios"][key], 2), verdict])
+    return [
+        "**Ratios** (speed ratios, > 1: the first is faster; each the median over the rounds of the "
+        "two contenders' time ratio within a round, so load changes between rounds cancel):",
+        "",
+        report.markdown_table(["ratio", "what", "measured", "goal"], rows),
+    ]
+
+
+def render_programs(programs: dict, ratios: dict, noise: float = 0.0) -> list[str]:
+    """Where jaxlib's and TF's XLA compile the same step differently: op kinds that differ."""
+    if "error" in programs:
+        return [f"**The two XLA programs**: not compared ({programs['error']})."]
+    jax_vs_tf = ratios.get("jax_over_tf_limit")
+    if jax_vs_tf is None:
+        verdict = "the two steps were not both timed"
+    elif abs(jax_vs_tf - 1) <= noise:
+        verdict = f"the JAX step is as fast as TF running its program, within the timing spread ({noise:.0%})"
+    else:
+        verdict = (
+            f"the JAX step is {'slower' if jax_vs_tf < 1 else 'faster'} than TF running its program"
+        )
+    totals = programs["totals"]
+    lines = [
+        f"**The two XLA programs** ({verdict} here: `jax_over_tf_limit` "
+        f"{report.fmt_number(jax_vs_tf, 2)}). Both compile lesson 03's step from the same "
+        f"StableHLO; their optimized HLO has {totals.get('JAX')} ops (jaxlib) and "
+        f"{totals.get('TF limit')} (TF). The op kinds whose counts differ, heavy ops also by "
+        "output shape:",
+        "",
+    ]
+    rows = [
+        [f"`{d['kind']}`", str(d["JAX"]), str(d["TF limit"])] for d in programs["differences"][:12]
+    ]
+    lines.append(report.markdown_table(["op kind", "JAX", "TF limit"], rows, left=1))
+    return lines
 
 
 def render_profile(p: dict, step_s: float) -> list[str]:
@@ -490,13 +567,20 @@ def render_profile(p: dict, step_s: float) -> list[str]:
 def render_lessons(lessons: dict) -> list[str]:
     if "error" in lessons:
         return [f"**Lessons** (`make run`): {lessons['error']}."]
-    rows = [[Path(x["notebook"]).stem, f"{x['seconds']:.0f} s"] for x in lessons["lessons"]]
-    rows.append(["total", f"{lessons['total_seconds']:.0f} s"])
+    rows = [
+        [
+            Path(x["notebook"]).stem,
+            f"{x['seconds']:.0f} s",
+            "–" if x.get("peak_rss_mb") is None else f"{x['peak_rss_mb']:,.0f} MB",
+        ]
+        for x in lessons["lessons"]
+    ]
+    rows.append(["total", f"{lessons['total_seconds']:.0f} s", ""])
     return [
-        f"**Lessons**: `make run`'s time per lesson, recorded {lessons['measured_utc']} UTC "
-        "(artifacts/run_times.tsv):",
+        f"**Lessons**: `make run`'s time and peak memory per notebook, recorded "
+        f"{lessons['measured_utc']} UTC (artifacts/run_times.tsv):",
         "",
-        report.markdown_table(["Lesson", "time"], rows),
+        report.markdown_table(["Lesson", "time", "peak memory"], rows),
     ]
 
 
@@ -533,7 +617,7 @@ def main(argv=None) -> int:
         "versions": package_versions(PACKAGES),
     }
     memory = measure_memory(settings["memory_steps"])
-    timings, flops, jax_training = measure_training(artifacts, settings)
+    timings, flops, jax_training, programs = measure_training(artifacts, settings)
     inference = measure_inference(artifacts, settings)
     limit = stats.matmul_flops(MATMUL_N) / stats.median(timings["matmul"]["seconds_per_iteration"])
     log("profile: tracing consecutive JAX steps")
@@ -555,7 +639,7 @@ def main(argv=None) -> int:
     meta["main_process_peak_rss_bytes"] = peak_rss()
     meta["load_average_end"] = load_average()
     meta["wall_seconds"] = time.perf_counter() - started
-    results = assemble(timings, flops, inference, memory, profile, lesson_times(), meta)
+    results = assemble(timings, flops, inference, memory, profile, lesson_times(), meta, programs)
     text = render(results)
     out = artifacts_dir() / "bench"
     out.mkdir(parents=True, exist_ok=True)

@@ -83,6 +83,19 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
+def paired_ratio(numerator: Sequence[float], denominator: Sequence[float]) -> float | None:
+    """Median over rounds of numerator[i] / denominator[i]: two contenders timed in the same rounds.
+
+    Each round of `interleaved` times every contender back to back, so a load change between
+    rounds scales both samples of a round alike and cancels in their ratio; the median of these
+    per-round ratios is steadier than the ratio of the two medians.
+    """
+    if not numerator or len(numerator) != len(denominator):
+        return None
+    pairs = [n / d for n, d in zip(numerator, denominator, strict=True) if d > 0]
+    return median(pairs) if pairs else None
+
+
 def summarize(seconds_per_iteration: Sequence[float], batch: int) -> dict:
     """Median and quartiles of per-iteration times, and the median throughput in images/s.
 
@@ -113,8 +126,8 @@ def interleaved(
     """Time every contender `repeats` times, round-robin, so a load change hits all alike.
 
     `run(n)` performs n iterations and returns only once they are done (it synchronises); it may
-    return its own measured seconds (Keras `fit`'s epoch time, without `fit`'s set-up) instead
-    of the wall time around the call. Each contender first runs `warmup` single iterations (the
+    return its own measured seconds (e.g. without a per-call set-up it does not want timed)
+    instead of the wall time around the call. Each contender first runs `warmup` single iterations (the
     first compiles); the last one is timed to pick n so that one sample takes about
     `target_seconds`. The first contender of each round rotates, so none always runs first.
 

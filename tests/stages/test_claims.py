@@ -12,11 +12,11 @@ from helpers.claims import load_claims
 STAGES = {
     "02_flax_model": 2,
     "03_jax_training": 2,
-    "04_export": 8,
+    "04_export": 9,
     "04b_export_inside": 3,
     "05_tf_finetune": 7,
     "05b_restart_and_speed": 1,
-    "06_deploy": 13,
+    "06_deploy": 23,
     "07_fusion": 6,
     "08_flax_nnx": 8,
     "09_scale_out": 9,

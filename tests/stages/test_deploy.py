@@ -100,12 +100,14 @@ def test_report_matches_the_files():
         ("LiteRT int8", "model_int8.tflite"),
         ("LiteRT fp16", "model_fp16.tflite"),
         ("ONNX Runtime", "model.onnx"),
+        ("ONNX Runtime, static 1", "model_b1.onnx"),
+        ("ONNX Runtime, static 256", "model_b256.onnx"),
     ]:
         assert report["sizes_bytes"][name] == os.path.getsize(_path(file)), name
     # The thresholds are the lesson's own, recorded with its claims (tests/stages/test_claims.py
     # checks that they all held); here: the report quotes the values those claims were checked on.
     recorded = {c["name"]: c["value"] for c in helpers.claims.load_claims(STAGE)["claims"]}
-    for name in ("LiteRT fp32", "ONNX Runtime", "JAX jit"):
+    for name in ("LiteRT fp32", "LiteRT fp32, static 256", "ONNX Runtime", "JAX jit"):
         key = f"{name} vs SavedModel, max |Δ probability|"
         assert report["parity"][name]["max_abs_prob_diff"] == recorded[key], name
     assert report["int8"]["argmax_agreement"] == recorded["int8: predicted digit unchanged"]
@@ -113,10 +115,44 @@ def test_report_matches_the_files():
         assert set(report["latency_ms"][batch]) >= {
             "JAX jit",
             "SavedModel",
-            "LiteRT fp32",
-            "LiteRT int8",
-            "ONNX Runtime",
+            "LiteRT fp32, any batch",
+            "LiteRT fp32, static",
+            "LiteRT int8, static",
+            "ONNX Runtime, static",
         }
+
+
+@pytest.mark.parametrize("batch", [1, 256])
+def test_static_files_take_exactly_their_batch_and_agree(test_images, batch):
+    """model_b{1,256}.tflite/.onnx: a fixed input shape, the same digits as the any-batch file.
+
+    A device team loads the file made for its batch size; the shape is part of the contract.
+    """
+    import onnxruntime as ort
+    from ai_edge_litert.interpreter import Interpreter
+
+    x_u8, _ = test_images
+    images = _scaled(x_u8)[:batch]
+    reference = _litert(_path("model.tflite"), "serving_default", images=images)["log_probs"]
+    interpreter = Interpreter(model_path=str(_path(f"model_b{batch}.tflite")))
+    runner = interpreter.get_signature_runner("serving_default")
+    assert runner.get_input_details()["images"]["shape_signature"].tolist() == [batch, 28, 28, 1]
+    session = ort.InferenceSession(
+        str(_path(f"model_b{batch}.onnx")), providers=["CPUExecutionProvider"]
+    )
+    assert session.get_inputs()[0].shape == [batch, 28, 28, 1]
+    outputs = {
+        "LiteRT": runner(images=images)["log_probs"],
+        "ONNX": session.run(["log_probs"], {"images": images})[0],
+        "LiteRT int8": _litert(
+            _path(f"model_int8_b{batch}.tflite"), "serving_default", images=images
+        )["log_probs"],
+    }
+    for name, out in outputs.items():
+        assert out.shape == (batch, 10), name
+    for name in ("LiteRT", "ONNX"):
+        assert np.abs(np.exp(outputs[name]) - np.exp(reference)).max() <= 2 * TOL, name
+        assert np.array_equal(outputs[name].argmax(-1), reference.argmax(-1)), name
 
 
 CHILD = r"""

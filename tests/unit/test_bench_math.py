@@ -294,23 +294,28 @@ def test_number_formats():
 # ---------------------------------------------------------------------------- the whole report
 
 
-def fake_results(jax_s=0.1, tf_xla_s=0.05, keras_s=0.2, matmul_s=0.1, with_profile=False):
+def fake_results(
+    jax_s=0.1, fused_s=0.05, limit_s=0.05, litert_s=0.001, matmul_s=0.1, with_profile=False
+):
     per_step = {
         "matmul": matmul_s,
         "jax": jax_s,
-        "tf_eager": 0.4,
-        "tf_function": 0.2,
-        "tf_xla": tf_xla_s,
-        "keras_fit": keras_s,
-        "keras_fit_xla": 0.1,
+        "tf_tape": 0.08,
+        "tf_fused": fused_s,
+        "tf_limit": limit_s,
     }
     timings = {
         k: {"iterations": 5, "first_call_s": 1.0, "seconds_per_iteration": [v] * 3}
         for k, v in per_step.items()
     }
+    per_image = {"jax": 0.001, "savedmodel": 0.002, "litert": litert_s, "litert_int8": 0.001}
     inference = {
-        f"{k}@{b}": {"iterations": 5, "first_call_s": 0.1, "seconds_per_iteration": [0.001 * b] * 3}
-        for k in ("jax", "savedmodel", "tflite", "tflite_int8", "onnx")
+        f"{k}@{b}": {
+            "iterations": 5,
+            "first_call_s": 0.1,
+            "seconds_per_iteration": [per_image.get(k, 0.004) * b] * 3,
+        }
+        for k in bench.P.INFERENCE
         for b in (1, 256)
     }
     flops = {
@@ -318,14 +323,9 @@ def fake_results(jax_s=0.1, tf_xla_s=0.05, keras_s=0.2, matmul_s=0.1, with_profi
         "train_per_image": 11_809_632,
         "xla_train_per_image": 11.9e6,
         "parameters": 1_884_130,
-        "keras": {
-            "keras_fit": {"jit_compile": False},
-            "keras_fit_xla": {"jit_compile": True},
-            "trainable_parameters": 1_884_130,
-        },
         "hlo_text": "not written to results.json",
     }
-    memory = {"jax": {"peak_rss_bytes": 600 * 2**20}, "tf_eager": {"error": "exit 1: boom"}}
+    memory = {"jax": {"peak_rss_bytes": 600 * 2**20}, "tf_tape": {"error": "exit 1: boom"}}
     meta = {
         "date_utc": "2026-01-01 00:00",
         "quick": False,
@@ -342,7 +342,8 @@ def fake_results(jax_s=0.1, tf_xla_s=0.05, keras_s=0.2, matmul_s=0.1, with_profi
         if with_profile
         else {"error": "RuntimeError: no trace"}
     )
-    return bench.assemble(timings, flops, inference, memory, profile, lessons, meta)
+    programs = op_profile.compare_programs({"JAX": HLO_A, "TF limit": HLO_B})
+    return bench.assemble(timings, flops, inference, memory, profile, lessons, meta, programs)
 
 
 def test_ratios_fractions_and_goals_come_from_the_medians():
@@ -352,14 +353,21 @@ def test_ratios_fractions_and_goals_come_from_the_medians():
     jax_row = r["training"]["jax"]
     assert jax_row["images_per_second"] == pytest.approx(2560)
     assert jax_row["of_matmul_limit"] == pytest.approx(2560 * 11_809_632 / limit)
-    assert r["training"]["tf_xla"]["vs_jax"] == pytest.approx(2.0)
-    assert r["training"]["keras_fit"]["vs_jax"] == pytest.approx(0.5)
-    assert r["inference"]["onnx"]["256"]["images_per_second"] == pytest.approx(1000)
+    assert r["training"]["tf_fused"]["vs_jax"] == pytest.approx(2.0)
+    assert r["inference"]["onnx"]["256"]["images_per_second"] == pytest.approx(250)
     assert "hlo_text" not in r["flops"]
-    goals = {k: g["held"] for k, g in r["goals"].items()}
-    assert goals == {"jax_of_matmul": False, "tf_xla_vs_jax": True, "keras_vs_jax": True}
-    slower = fake_results(tf_xla_s=0.2, keras_s=0.05)["goals"]
-    assert not slower["tf_xla_vs_jax"]["held"] and not slower["keras_vs_jax"]["held"]
+    ratios = r["ratios"]
+    assert ratios["tf_fused_over_tf_limit"] == pytest.approx(1.0)
+    assert ratios["tf_fused_over_jax"] == pytest.approx(2.0)
+    assert ratios["jax_over_tf_limit"] == pytest.approx(0.5)
+    assert ratios["tf_fused_over_tf_tape"] == pytest.approx(1.6)
+    assert ratios["litert_b256_over_savedmodel"] == pytest.approx(2.0)
+    assert ratios["litert_b1_over_savedmodel"] == pytest.approx(2.0)
+    assert all(g["held"] for g in r["goals"].values())
+    slower = fake_results(fused_s=0.06, litert_s=0.0015)["goals"]
+    assert not slower["tf_fused_over_tf_limit"]["held"]  # 0.05 / 0.06 = 0.83 < 0.97
+    assert not slower["litert_b256_over_savedmodel"]["held"]  # 0.002 / 0.0015 = 1.33 < 1.5
+    assert slower["litert_b1_over_savedmodel"]["held"]  # 1.33 >= 1
 
 
 def test_the_report_states_date_machine_and_every_table():
@@ -367,12 +375,16 @@ def test_the_report_states_date_machine_and_every_table():
     assert text.startswith(
         "Measured by `make bench` on 2026-01-01 00:00 UTC: Test CPU, 2 logical CPUs"
     )
-    assert "| JAX jit step (lesson 03)" in text and "2.00×" in text  # TF jit-compiled vs JAX
-    assert "| TFLite int8 dynamic range (LiteRT)" in text
+    assert "| JAX jit step (lesson 03)" in text and "2.00×" in text  # TF fused vs JAX
+    assert "| LiteRT int8 weights, static batch" in text
     assert "600 MiB" in text  # memory of a path; a failed child shows a dash and why, no crash
-    assert "Memory of TF eager, exported model not measured: exit 1: boom" in text
-    assert "not held" in text and "profile unavailable (RuntimeError: no trace)" in text
+    assert f"Memory of {bench.P.TRAINING['tf_tape']} not measured: exit 1: boom" in text
+    assert "| `tf_fused_over_tf_limit`" in text and "goal ≥ 0.97: held" in text
+    assert "the JAX step is slower than TF running its program here" in text
+    assert "| `custom-call:__onednn$matmul`" in text
+    assert "profile unavailable (RuntimeError: no trace)" in text
     assert "run `make run` to record the lessons' times" in text
+    assert "issue" not in text.lower()
 
 
 def test_the_report_shows_the_profile_by_category_and_op():
@@ -380,3 +392,66 @@ def test_the_report_shows_the_profile_by_category_and_op():
     assert "traced 2 windows of 1 consecutive steps; shown: the median window (0.0 ms" in text
     assert "| matmul (dense layers)" in text and "50.0%" in text
     assert "`ynn_fusion` (fwd Dense_0 dot_general)" in text
+
+
+HLO_A = """HloModule a
+
+%fused_add (p0: f32[4]) -> f32[4] {
+  %p0 = f32[4]{0} parameter(0)
+  ROOT %add = f32[4]{0} add(f32[4]{0} %p0, f32[4]{0} %p0)
+}
+
+ENTRY %main (x: f32[4,8], w: f32[8,4]) -> f32[4] {
+  %x = f32[4,8]{1,0} parameter(0)
+  %w = f32[8,4]{1,0} parameter(1)
+  %dot = f32[4,4]{1,0} dot(f32[4,8]{1,0} %x, f32[8,4]{1,0} %w), lhs_contracting_dims={1}, rhs_contracting_dims={0}
+  %copy = f32[4,4]{0,1} copy(f32[4,4]{1,0} %dot)
+  ROOT %fusion = f32[4]{0} fusion(f32[4,4]{0,1} %copy), kind=kLoop, calls=%fused_add
+}
+"""
+HLO_B = (
+    HLO_A.replace(
+        "%dot = f32[4,4]{1,0} dot(f32[4,8]{1,0} %x, f32[8,4]{1,0} %w), lhs_contracting_dims={1}, rhs_contracting_dims={0}",
+        '%dot = f32[4,4]{1,0} custom-call(f32[4,8]{1,0} %x, f32[8,4]{1,0} %w), custom_call_target="__onednn$matmul"',
+    )
+    .replace("  %copy = f32[4,4]{0,1} copy(f32[4,4]{1,0} %dot)\n", "")
+    .replace("%copy)", "%dot)")
+)
+
+
+def test_op_kinds_counts_entry_ops_by_kind_and_heavy_ops_by_shape():
+    from benchmarks.op_profile import op_kinds
+
+    kinds = op_kinds(HLO_A)
+    assert kinds == {"dot": 1, "dot f32[4,4]": 1, "copy": 1, "copy f32[4,4]": 1, "fusion:kLoop": 1}
+
+
+def test_compare_programs_lists_only_what_differs():
+    from benchmarks.op_profile import compare_programs
+
+    result = compare_programs({"JAX": HLO_A, "TF": HLO_B})
+    assert result["totals"] == {"JAX": 3, "TF": 2}
+    kinds = {r["kind"]: (r["JAX"], r["TF"]) for r in result["differences"]}
+    assert kinds == {
+        "copy": (1, 0),
+        "copy f32[4,4]": (1, 0),
+        "dot": (1, 0),
+        "dot f32[4,4]": (1, 0),
+        "custom-call:__onednn$matmul": (0, 1),
+        "custom-call:__onednn$matmul f32[4,4]": (0, 1),
+    }
+
+
+def test_a_ratio_within_the_timing_spread_is_called_a_tie():
+    programs = op_profile.compare_programs({"JAX": HLO_A, "TF limit": HLO_B})
+    tie = "\n".join(bench.render_programs(programs, {"jax_over_tf_limit": 0.99}, noise=0.1))
+    assert "as fast as TF running its program, within the timing spread (10%)" in tie
+    slower = "\n".join(bench.render_programs(programs, {"jax_over_tf_limit": 0.8}, noise=0.1))
+    assert "the JAX step is slower than TF running its program" in slower
+
+
+def test_paired_ratio_cancels_load_changes_between_rounds():
+    fast = [1.0, 2.0, 1.0, 4.0, 1.0]  # the machine slowed down in rounds 2 and 4
+    slow = [1.1, 2.2, 1.1, 4.4, 1.1]  # the other contender, 10% slower in every round
+    assert stats.paired_ratio(slow, fast) == pytest.approx(1.1)
+    assert stats.paired_ratio([], []) is None and stats.paired_ratio([1.0], [1.0, 2.0]) is None

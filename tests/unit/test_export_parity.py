@@ -3,11 +3,17 @@
 A tiny Dense → BatchNorm → Dropout → Dense model goes through exactly what lesson 04 does to the
 CNN: state in `tf.Variable`s, a symbolic batch, lowering for CPU and CUDA, a train-mode loss that
 updates batch-norm statistics and reads its dropout key from a uint32 variable. After a reload,
-outputs and `tf.GradientTape` gradients must equal JAX's. It takes seconds and needs no MNIST, so
-a JAX/TensorFlow pin that no longer interoperates fails in `make unit`, before any notebook runs.
+outputs and `tf.GradientTape` gradients must equal JAX's, by both routes lesson 05 can train
+with: the tape over the converted loss, and lesson 05's fused step (`helpers.tf_step`: the tape
+gets the gradients of a converted `jax.value_and_grad` through `tf.custom_gradient`). It takes
+seconds and needs no MNIST, so a JAX/TensorFlow pin that no longer interoperates fails in
+`make unit`, before any notebook runs.
 
-Used in: 04_export.
+Used in: 04_export, 05_tf_finetune.
 """
+
+import ast
+import inspect
 
 import flax.linen as nn
 import jax
@@ -18,7 +24,8 @@ import pytest
 import tensorflow as tf
 from jax.experimental import jax2tf
 
-from helpers import fix_frozen
+from helpers import fix_frozen, tf_step
+from tools.notebook_code import definitions, tagged_definitions
 
 PLATFORMS = ("cpu", "cuda")
 FEATURES = 6
@@ -69,6 +76,10 @@ def saved(tmp_path_factory):
         )
         return loss, jax.tree.leaves(stats)
 
+    def train_grads(p, s, rng_data, x, y):  # lesson 04's train_grads_jax, in miniature
+        (loss, stats), grads = jax.value_and_grad(train_loss, has_aux=True)(p, s, rng_data, x, y)
+        return loss, grads, stats
+
     module = tf.Module()
     module.params = [tf.Variable(x) for x in jax.tree.leaves(state["params"])]
     module.stats = [tf.Variable(x, trainable=False) for x in jax.tree.leaves(state["batch_stats"])]
@@ -80,6 +91,12 @@ def saved(tmp_path_factory):
         train_loss,
         polymorphic_shapes=[None, None, None, "(b, 6)", "(b, 3)"],
         native_serialization_platforms=PLATFORMS,
+    )
+    grads_tf = jax2tf.convert(
+        train_grads,
+        polymorphic_shapes=[None, None, None, "(b, 6)", "(b, 3)"],
+        native_serialization_platforms=PLATFORMS,
+        with_gradient=False,
     )
     x_spec = tf.TensorSpec((None, FEATURES), tf.float32, name="x")
     y_spec = tf.TensorSpec((None, 3), tf.float32, name="y")
@@ -95,7 +112,15 @@ def saved(tmp_path_factory):
             variable.assign(value)
         return loss
 
+    @tf.function(autograph=False, input_signature=[x_spec, y_spec])
+    def tf_train_loss_and_grads(x, y):
+        loss, grads, stats = grads_tf(list(module.params), list(module.stats), module.rng, x, y)
+        for variable, value in zip(module.stats, stats, strict=True):
+            variable.assign(value)
+        return tf.nest.map_structure(tf.stop_gradient, (loss, grads))
+
     module.predict, module.train_loss = tf_predict, tf_train_loss
+    module.train_loss_and_grads = tf_train_loss_and_grads
     path = tmp_path_factory.mktemp("export") / "model"
     tf.saved_model.save(module, str(path), signatures={"serving_default": tf_predict})
 
@@ -154,4 +179,61 @@ def test_export_is_native_and_records_both_platforms(saved):
     assert calls
     assert all(
         [p.decode() for p in node.attr["platforms"].list.s] == ["CPU", "CUDA"] for node in calls
+    )
+
+
+@pytest.mark.parametrize("route", ["tape", "fused"])
+@pytest.mark.parametrize("mode", ["eager", "function", "xla"])
+def test_lesson05_train_step_routes_take_jaxs_adam_step(saved, route, mode):
+    """One step of lesson 05's fused step and of the plain tape route = one Optax step.
+
+    The fused route's `tf.custom_gradient` must hand the tape `jax.grad`'s gradients for every
+    parameter, whatever order TensorFlow lists the variables in (a set, in eager mode).
+    """
+    state, (x, y), path = saved
+    loaded = tf.saved_model.load(str(path))
+    key = jax.random.wrap_key_data(loaded.rng.numpy())
+    jax_grads = jax.grad(lambda p: loss_fn(p, state["batch_stats"], key, x, y, True)[0])(
+        state["params"]
+    )
+    sgd = optax.sgd(0.5)  # plain SGD: the update is the gradient, scaled
+    want = optax.apply_updates(state["params"], sgd.update(jax_grads, sgd.init(state["params"]))[0])
+    make = tf_step.make_train_step if route == "fused" else tf_step.tape_train_step
+    step = make(loaded, tf.keras.optimizers.SGD(0.5))
+    if mode != "xla":  # make_train_step compiles with XLA, as lesson 05 does
+        python_step = step.python_function
+        step = python_step if mode == "eager" else tf.function(python_step)
+    step(tf.constant(x), tf.constant(y))
+    for got, expected in zip(loaded.params, jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(got.numpy(), np.asarray(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_fused_loss_gives_the_tape_jax_grads_scaled_by_the_upstream_gradient(saved):
+    """tape.gradient through `fused_train_loss` = jax.grad; d(3 * loss) = 3 * d(loss)."""
+    state, (x, y), path = saved
+    grads = {}
+    for factor in (1.0, 3.0):
+        loaded = tf.saved_model.load(str(path))  # same dropout key for both
+        with tf.GradientTape() as tape:
+            loss = factor * tf_step.fused_train_loss(loaded)(tf.constant(x), tf.constant(y))
+        grads[factor] = [g.numpy() for g in tape.gradient(loss, list(loaded.params))]
+    key = jax.random.wrap_key_data(tf.saved_model.load(str(path)).rng.numpy())
+    jax_grads = jax.grad(lambda p: loss_fn(p, state["batch_stats"], key, x, y, True)[0])(
+        state["params"]
+    )
+    for got, want in zip(grads[1.0], jax.tree.leaves(jax_grads), strict=True):
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-5, atol=1e-6)
+    for one, three in zip(grads[1.0], grads[3.0], strict=True):
+        np.testing.assert_allclose(three, 3 * one, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["fused_train_loss", "make_train_step", "tape_train_step"])
+def test_tf_step_is_lesson05s_code(name):
+    lesson = tagged_definitions(
+        "05_tf_finetune.ipynb", {"fused-train-loss", "train-step", "tape-train-step"}
+    )
+    helper = definitions(ast.parse(inspect.getsource(tf_step)))
+    assert name in lesson, f"lesson 05 no longer defines {name} in a tagged cell"
+    assert ast.dump(helper[name]) == ast.dump(lesson[name]), (
+        f"helpers/tf_step.py's {name} differs from lesson 05's: copy the lesson's cell"
     )

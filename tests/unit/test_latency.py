@@ -15,6 +15,7 @@ from helpers.latency import (
     compare_latency,
     dir_size,
     human_bytes,
+    in_batches,
     measure_latency,
     percentile,
     summarize,
@@ -139,3 +140,18 @@ def test_human_bytes(n, text):
 def test_human_bytes_rejects_negative():
     with pytest.raises(ValueError, match="negative"):
         human_bytes(-1)
+
+
+def test_in_batches_pads_the_last_batch_and_keeps_every_call_static():
+    sizes = []
+
+    def run(x):
+        sizes.append(len(x))
+        return x.sum(axis=1)
+
+    images = np.arange(14.0).reshape(7, 2)
+    out = in_batches(run, images, batch=3)
+    assert out.tolist() == images.sum(axis=1).tolist()
+    assert sizes == [3, 3, 3]  # 7 images: 3 + 3 + (1 + 2 padding rows)
+    with pytest.raises(ValueError, match="at least 1"):
+        in_batches(run, images, batch=0)
