@@ -17,9 +17,6 @@ STAGES := 01_data 02_flax_model 03_jax_training 04_export 04b_export_inside 05_t
 	06_deploy 07_fusion 08_flax_nnx 09_scale_out
 NOTEBOOKS := $(foreach s,$(STAGES),$(wildcard notebooks/$(s).ipynb))  # core lessons and deep dives, in stage order
 SOLUTIONS := $(sort $(wildcard solutions/*_solutions.ipynb))  # read the lessons' artifacts, write only artifacts/scratch/
-EXECUTE := $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-	--ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.record_timing=False \
-	--ExecutePreprocessor.store_widget_state=False
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
@@ -50,10 +47,10 @@ run: $(STAMP) ## The main job: install if needed, then execute every lesson, dee
 	$(BIN)/python -m tools.run_notebooks $(NOTEBOOKS) $(SOLUTIONS)  # times and peak memory: artifacts/run_times.tsv
 
 $(STAGES): %: $(STAMP) ## (one target per lesson, e.g. `make 03_jax_training`)
-	$(EXECUTE) notebooks/$@.ipynb
+	$(BIN)/python -m tools.run_notebooks notebooks/$@.ipynb  # replaces its row of artifacts/run_times.tsv
 
 solutions: $(STAMP) ## Execute every solutions notebook in place (needs the lessons' artifacts)
-	@for nb in $(SOLUTIONS); do echo "=== $$nb"; $(EXECUTE) $$nb || exit 1; done
+	$(BIN)/python -m tools.run_notebooks $(SOLUTIONS)
 
 scale-out: $(STAMP) ## Lesson 09's two-process data-parallel JAX training, outside the notebook (needs 03's and 09's artifacts)
 	$(BIN)/python -m helpers.launcher --processes 2 --local-devices 2 --steps 20

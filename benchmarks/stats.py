@@ -127,8 +127,8 @@ def interleaved(
 
     `run(n)` performs n iterations and returns only once they are done (it synchronises); it may
     return its own measured seconds (e.g. without a per-call set-up it does not want timed)
-    instead of the wall time around the call. Each contender first runs `warmup` single iterations (the
-    first compiles); the last one is timed to pick n so that one sample takes about
+    instead of the wall time around the call. Each contender first runs `warmup` single
+    iterations (the first compiles); the last one is timed to pick n so that one sample takes about
     `target_seconds`. The first contender of each round rotates, so none always runs first.
 
     Returns `{name: {"iterations": n, "first_call_s": s, "seconds_per_iteration": [...]}}`, one

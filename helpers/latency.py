@@ -132,10 +132,10 @@ def in_batches(run: Callable, images, batch: int = 256):
     outputs = []
     for start in range(0, len(images), batch):
         chunk = images[start : start + batch]
-        if len(chunk) < batch:
-            padding = np.zeros((batch - len(chunk), *chunk.shape[1:]), chunk.dtype)
-            chunk = np.concatenate([chunk, padding])
-        outputs.append(np.asarray(run(chunk))[: min(batch, len(images) - start)])
+        n = len(chunk)
+        if n < batch:
+            chunk = np.concatenate([chunk, np.zeros((batch - n, *chunk.shape[1:]), chunk.dtype)])
+        outputs.append(np.asarray(run(chunk))[:n])
     return np.concatenate(outputs)
 
 

@@ -1,4 +1,5 @@
-"""`make run`: execute notebooks in order, recording each one's wall time and peak memory.
+"""`make run` (and `make 03_jax_training`, `make solutions`): execute notebooks in order, recording
+each one's wall time and peak memory.
 
 Each notebook runs in a fresh `jupyter nbconvert --execute --inplace` process. Its peak
 resident memory is that process tree's: `os.wait4` reports the largest resident set of the

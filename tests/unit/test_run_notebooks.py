@@ -45,7 +45,9 @@ def test_table_has_a_row_per_notebook(tmp_path, monkeypatch, _private_artifacts)
         str(tmp_path / "a.ipynb"),
         str(tmp_path / "b.ipynb"),
     ]
-    assert all(float(ln.split("\t")[1]) >= 0 and float(ln.split("\t")[2]) > 0 for ln in lines[1:])
+    # Each row's peak is at least the 50 MiB its notebook's process touched (a child of a large
+    # pytest process may start its count higher: no upper bound here, see the first test).
+    assert all(float(ln.split("\t")[1]) >= 0 and float(ln.split("\t")[2]) >= 50 for ln in lines[1:])
 
 
 def test_running_one_notebook_again_replaces_only_its_row(
