@@ -20,25 +20,25 @@ SOLUTIONS := $(sort $(wildcard solutions/*_solutions.ipynb))  # read the lessons
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: help install check-env data run solutions lab scale-out test unit test-platforms test-notebooks test-stages lint bench claims claims-table clean $(STAGES)
+.PHONY: help install check-env data run solutions lab scale-out test unit test-platforms test-notebooks test-stages test-browser lint bench claims claims-table clean $(STAGES)
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "  make 01_data ... 09_scale_out  Execute one lesson or deep dive (04b_..., 05b_...) in place (needs the earlier lessons' artifacts)"
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
 	case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
 	  echo "make install: '$(PYTHON)' is Python $${version:-(not found)}, but the pinned stack needs Python 3.11, 3.12 or 3.13: run e.g. 'make install PYTHON=python3.12'."; exit 1;; esac
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt  # includes requirements.txt
 	@touch $@
 
-install: $(STAMP) ## Create .venv with python3 and install the pinned stack (only when requirements change)
+install: $(STAMP) ## Create .venv with python3 and install the pinned stack and Jupyter (only when requirements change)
 
 check-env: $(STAMP) ## Print [OK]/[FAIL] for every pinned package
-	@$(BIN)/python tools/check_env.py requirements.txt  # a plain script: works even when imports are broken
+	@$(BIN)/python tools/check_env.py requirements.txt requirements-dev.txt  # a plain script: works even when imports are broken
 
 data: $(STAMP) ## Put MNIST into Keras' cache (~/.keras/datasets/): copied from $$MNIST_NPZ if set, else downloaded
 	$(BIN)/python -m helpers.data
@@ -55,14 +55,17 @@ solutions: $(STAMP) ## Execute every solutions notebook in place (needs the less
 scale-out: $(STAMP) ## Lesson 09's two-process data-parallel JAX training, outside the notebook (needs 03's and 09's artifacts)
 	$(BIN)/python -m helpers.launcher --processes 2 --local-devices 2 --steps 20
 
-lab: $(STAMP) ## Open the lessons in JupyterLab (localhost only, with a token)
-	$(BIN)/jupyter lab --ip=127.0.0.1 --notebook-dir=.  # notebooks/ (lessons) and solutions/
+LAB_DIR ?= .  # notebooks/ (lessons) and solutions/
+LAB_ARGS ?=
+lab: $(STAMP) ## Open the lessons in JupyterLab (localhost only, with a token), on the venv's Python
+	$(BIN)/python -m jupyterlab --ip=127.0.0.1 --notebook-dir=$(LAB_DIR) \
+		--ServerApp.kernel_spec_manager_class=tools.venv_kernel.VenvKernelSpecManager $(LAB_ARGS)
 
 unit: $(STAMP) ## Unit tests of helpers (fast, no notebooks), with coverage
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/unit \
 		--doctest-modules helpers tools --cov=helpers --cov-report=term-missing --cov-fail-under=90
 
-test-platforms: $(STAMP) ## requirements.txt resolves on Linux x86-64/aarch64 and macOS arm64, Python 3.11-3.13 (needs the package index)
+test-platforms: $(STAMP) ## requirements.txt and requirements-dev.txt resolve on Linux x86-64/aarch64 and macOS arm64, Python 3.11-3.13 (needs the package index)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/platforms
 
 test-notebooks: $(STAMP) ## Re-execute every notebook with nbval: lessons and deep dives in stage order, then solutions
@@ -70,6 +73,9 @@ test-notebooks: $(STAMP) ## Re-execute every notebook with nbval: lessons and de
 
 test-stages: $(STAMP) ## Tests of what the lessons produced (needs their artifacts)
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/stages
+
+test-browser: $(STAMP) ## `make lab` in headless Chromium runs lessons 01 and 02 from its menu (needs Debian's chromium)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 test: lint unit test-platforms test-notebooks test-stages ## The README's test command: lint, unit tests, wheels per platform, every notebook, then their artifacts
 

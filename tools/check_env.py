@@ -113,23 +113,26 @@ def check(pins: list[tuple[str, str]], versions: dict[str, str]) -> list[tuple[b
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the check for `argv[0]` (default `requirements.txt`); return the exit status."""
+    """Print the check for each file in `argv` (default `requirements.txt`); the exit status."""
     args = sys.argv[1:] if argv is None else argv
-    path = Path(args[0] if args else "requirements.txt")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        print(f"[FAIL] cannot read {path}: {err.strerror or err}", file=sys.stderr)
-        return 2
-    results = check(parse_requirements(text), installed_versions())
-    for _, line in results:
-        print(line)
-    failed = sum(not ok for ok, _ in results)
-    if failed:
-        print(
-            f"{failed} of {len(results)} pinned packages do not match {path}: run `make install`."
-        )
-    return 1 if failed else 0
+    status = 0
+    for path in map(Path, args or ["requirements.txt"]):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            print(f"[FAIL] cannot read {path}: {err.strerror or err}", file=sys.stderr)
+            return 2
+        results = check(parse_requirements(text), installed_versions())
+        for _, line in results:
+            print(line)
+        failed = sum(not ok for ok, _ in results)
+        if failed:
+            print(
+                f"{failed} of {len(results)} pinned packages do not match {path}: "
+                "run `make install`."
+            )
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from helpers.claims import format_value
+from tools.run_notebooks import NBCONVERT
 
 REPO = Path(__file__).resolve().parents[1]
 RUNS = REPO / "claims-runs"
@@ -44,7 +45,6 @@ def run(seed: int, cpus: str | None, notebooks: list[str], out: Path | None) -> 
     (out / "notebooks").mkdir(parents=True)
     env = {**os.environ, "WORKSHOP_SEED": str(seed), "ARTIFACTS_DIR": str(out / "artifacts")}
     prefix = ["taskset", "-c", cpus] if cpus else []
-    jupyter = str(Path(sys.executable).parent / "jupyter")
     seconds, failed = {}, None
     for nb in notebooks:
         start = time.perf_counter()
@@ -55,14 +55,10 @@ def run(seed: int, cpus: str | None, notebooks: list[str], out: Path | None) -> 
         done = subprocess.run(
             [
                 *prefix,
-                jupyter,
-                "nbconvert",
-                "--to",
-                "notebook",
-                "--execute",
+                sys.executable,
+                *NBCONVERT,
                 "--output-dir",
                 str(out / "notebooks"),
-                "--ExecutePreprocessor.timeout=1800",
                 nb,
             ],
             check=False,

@@ -1,7 +1,9 @@
 """`make run` (and `make 03_jax_training`, `make solutions`): execute notebooks in order, recording
 each one's wall time and peak memory.
 
-Each notebook runs in a fresh `jupyter nbconvert --execute --inplace` process. Its peak
+Each notebook runs in a fresh `python -m nbconvert --execute --inplace` process of this
+interpreter, on a kernel of this interpreter (`tools.venv_kernel`): never a `jupyter-nbconvert`
+that comes first on `PATH`, nor a `python3` kernelspec of another Python. Its peak
 resident memory is that process tree's: `os.wait4` reports the largest resident set of the
 process and of every descendant it waited for, the notebook's kernel and the kernel's own
 subprocesses included (Linux and macOS). This recorder stays a small process on purpose: on
@@ -19,13 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-from helpers.artifacts import artifacts_dir, atomic_write_text, display_path
+from helpers.artifacts import REPO_ROOT, artifacts_dir, atomic_write_text, display_path
 
-EXECUTE = [
-    "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+NBCONVERT = [  # `jupyter nbconvert` would run the first `jupyter-nbconvert` on PATH instead
+    "-m", "nbconvert", "--to", "notebook", "--execute",
+    "--ExecutePreprocessor.kernel_manager_class=tools.venv_kernel.VenvKernelManager",
     "--ExecutePreprocessor.timeout=1800", "--ExecutePreprocessor.record_timing=False",
     "--ExecutePreprocessor.store_widget_state=False",
 ]  # fmt: skip
+EXECUTE = [*NBCONVERT, "--inplace"]
 MEMORY_BUDGET_MB = 3072  # what a lesson may take on an 8 GB laptop (README, "Requirements")
 
 
@@ -53,7 +57,7 @@ def merge_rows(previous: str | None, rows: dict[str, str]) -> str:
 def run(command: list[str]) -> tuple[int, float, float]:
     """Exit code, seconds and peak resident MiB of `command` and the processes it waited for."""
     start = time.perf_counter()
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(command, cwd=REPO_ROOT)  # where `tools.venv_kernel` imports from
     try:
         _, status, usage = os.wait4(process.pid, 0)
     except BaseException:  # Ctrl-C: stop the notebook too, then re-raise

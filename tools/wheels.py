@@ -10,7 +10,6 @@ the target before pip sees the requirements.
     python -m tools.wheels                 # every platform x Python, in parallel
     python -m tools.wheels macos-arm64 3.13
 
-Used in: tests/platforms/test_wheels_resolve.py (make test-platforms).
 """
 
 import concurrent.futures
@@ -25,6 +24,10 @@ from packaging.requirements import Requirement
 from packaging.tags import mac_platforms
 
 REPO = Path(__file__).resolve().parents[1]
+REQUIREMENTS = (
+    REPO / "requirements.txt",
+    REPO / "requirements-dev.txt",
+)  # what `make install` takes
 PYTHONS = ("3.11", "3.12", "3.13")
 GLIBC_MAX = 35  # Ubuntu 22.04 (also Colab's and a common WSL2 image): manylinux_2_35 and older
 
@@ -63,9 +66,10 @@ class Resolution:
 
 
 def requirements_for(
-    platform: str, python: str, path: Path = REPO / "requirements.txt"
+    platform: str, python: str, paths: Path | tuple[Path, ...] = REQUIREMENTS
 ) -> list[str]:
-    """The pinned requirements that apply on `platform` with `python`, markers evaluated there."""
+    """The pinned requirements of `paths` that apply on `platform` with `python`, markers
+    evaluated there (`-r` includes are listed in `paths` instead)."""
     env = {
         **PLATFORMS[platform][1],
         "python_version": python,
@@ -75,7 +79,10 @@ def requirements_for(
         "os_name": "posix",
     }
     selected = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    text = "\n".join(
+        p.read_text(encoding="utf-8") for p in ([paths] if isinstance(paths, Path) else paths)
+    )
+    for raw in text.splitlines():
         line = re.sub(r"\s+#.*$", "", raw).strip()
         if not line or line.startswith(("#", "-e", "-r", "--")):
             continue  # comments, this repo's own package, options
@@ -85,7 +92,7 @@ def requirements_for(
     return selected
 
 
-def resolve(platform: str, python: str, path: Path = REPO / "requirements.txt") -> Resolution:
+def resolve(platform: str, python: str, path: Path | tuple[Path, ...] = REQUIREMENTS) -> Resolution:
     """Dry-run pip for `platform` and `python`; name the package without a wheel if it fails."""
     tags, _ = PLATFORMS[platform]
     with tempfile.TemporaryDirectory() as tmp:
@@ -122,7 +129,7 @@ def resolve(platform: str, python: str, path: Path = REPO / "requirements.txt") 
     return Resolution(platform, python, False, missing, "\n".join(lines[-8:]))
 
 
-def resolve_all(path: Path = REPO / "requirements.txt") -> list[Resolution]:
+def resolve_all(path: Path | tuple[Path, ...] = REQUIREMENTS) -> list[Resolution]:
     """Every platform x Python, resolved in parallel (pip mostly waits on the index)."""
     cells = [(p, v) for p in PLATFORMS for v in PYTHONS]
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(cells)) as pool:

@@ -1,4 +1,4 @@
-"""`requirements.txt` installs on every platform x Python learners bring (needs the package index).
+"""`requirements.txt` and `requirements-dev.txt` install on every platform x Python learners bring (needs the package index).
 
 Resolves the pinned stack with pip's dry run for Linux x86-64 and aarch64 and macOS arm64, each on
 Python 3.11, 3.12 and 3.13, binary wheels only; a failure names the package and the platform.

@@ -99,7 +99,11 @@ def test_the_repo_requirements_parse():
     import platform
 
     pins = dict(check_env.parse_requirements((REPO / "requirements.txt").read_text()))
-    assert {"numpy", "jax", "flax", "nbformat"} <= set(pins)
+    assert {"numpy", "jax", "flax", "matplotlib"} <= set(pins)
+    dev = dict(check_env.parse_requirements((REPO / "requirements-dev.txt").read_text()))
+    assert {"nbformat", "pytest", "jupyterlab", "playwright"} <= set(dev) and not set(dev) & set(
+        pins
+    )
     assert all(version[0].isdigit() for version in pins.values())
     # one TensorFlow applies on each machine, by its environment marker
     linux_x86 = sys.platform == "linux" and platform.machine() == "x86_64"
@@ -160,3 +164,12 @@ def test_main_reads_sys_argv(tmp_path, monkeypatch, capsys):
         runpy.run_module("tools.check_env", run_name="__main__")
     assert exit_info.value.code == 0
     assert capsys.readouterr().out == f"[OK] numpy=={NUMPY}\n"
+
+
+def test_every_file_given_is_checked(tmp_path, capsys):
+    good = _requirements(tmp_path, f"numpy=={NUMPY}\n")
+    bad = tmp_path / "requirements-dev.txt"
+    bad.write_text("numpy==0.0.1\n")
+    assert check_env.main([str(good), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"[OK] numpy=={NUMPY}" in out and "do not match" in out and str(bad) in out

@@ -71,3 +71,55 @@ def test_merge_rows_keeps_order_replaces_and_appends():
     assert run_notebooks.merge_rows(older_format, {"c": "c\t4\t40"}).splitlines()[1:] == [
         "c\t4\t40"
     ]
+
+
+def decoy_machine(tmp_path) -> dict[str, str]:
+    """The environment of a laptop with another Jupyter: its `jupyter-nbconvert` first on PATH,
+    and a `python3` kernelspec of another Python in the user's and in JUPYTER_PATH's folders."""
+    bin_dir = tmp_path / "other-python" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in ("jupyter", "jupyter-nbconvert"):
+        (bin_dir / name).write_text("#!/bin/sh\necho 'decoy Jupyter ran'\nexit 42\n")
+        (bin_dir / name).chmod(0o755)
+    dead_kernel = ["/bin/sh", "-c", "echo 'decoy kernel ran' >&2; exit 7", "{connection_file}"]
+    for data_dir in (tmp_path / "home/.local/share/jupyter", tmp_path / "jupyter-path"):
+        spec = data_dir / "kernels" / "python3"
+        spec.mkdir(parents=True)
+        kernel = {"argv": dead_kernel, "display_name": "Python 3", "language": "python"}
+        (spec / "kernel.json").write_text(json.dumps(kernel))
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("JUPYTER")}
+    return {
+        **env,
+        "PATH": f"{bin_dir}:{env['PATH']}",
+        "HOME": str(tmp_path / "home"),
+        "JUPYTER_PATH": str(tmp_path / "jupyter-path"),
+        "JUPYTER_PREFER_ENV_PATH": "0",  # the user's folders before the venv's
+        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+    }
+
+
+def test_make_run_uses_the_venvs_nbconvert_and_kernel_whatever_else_is_installed(tmp_path):
+    import nbformat
+
+    env = decoy_machine(tmp_path)
+    # The decoys are live: what `make run` used to call, and Jupyter's own lookup, pick them.
+    old = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--version"], env=env,
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert old.returncode == 42 and "decoy Jupyter ran" in old.stdout
+    lookup = "from jupyter_client.kernelspec import KernelSpecManager as M; print(M().get_kernel_spec('python3').argv[0])"
+    found = subprocess.run([sys.executable, "-c", lookup], env=env, capture_output=True,
+                           text=True, check=True)  # fmt: skip
+    assert found.stdout.strip() == "/bin/sh"
+
+    notebook = tmp_path / "which_python.ipynb"
+    cell = nbformat.v4.new_code_cell("import sys\nprint(sys.executable, sys.prefix)")
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}  # fmt: skip
+    nbformat.write(nb, notebook)
+    done = subprocess.run([sys.executable, "-m", "tools.run_notebooks", str(notebook)], env=env,
+                          cwd=run_notebooks.REPO_ROOT, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = nbformat.read(notebook, as_version=4).cells[0].outputs[0]["text"].split()
+    assert printed == [sys.executable, sys.prefix]  # this venv's interpreter ran the kernel
