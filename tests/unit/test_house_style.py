@@ -117,3 +117,18 @@ def test_core_lessons_fit_a_class(path):
     assert len(longest.splitlines()) <= 25, (
         f"a {len(longest.splitlines())}-line cell: {longest[:60]!r}"
     )
+
+
+ALL_NOTEBOOKS = LESSONS + DEEP_DIVES + sorted(SOLUTIONS.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=[p.stem for p in ALL_NOTEBOOKS])
+def test_kernelspec_is_the_standard_python3(path):
+    """Colab and any Jupyter open a `python3` notebook without asking for a kernel; `make run` and
+    `make lab` map that name to the venv's Python (tools/venv_kernel.py)."""
+    spec = nbformat.read(path, as_version=4).metadata.kernelspec
+    assert dict(spec) == {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
