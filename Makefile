@@ -92,7 +92,7 @@ SEED ?= 0
 claims: $(STAMP) ## Run every lesson with WORKSHOP_SEED=$(SEED) (CPUS=0: one core) in claims-runs/, print every claim
 	$(BIN)/python -m tools.claims run --seed $(SEED) $(if $(CPUS),--cpus $(CPUS)) $(NOTEBOOKS)
 
-claims-table: $(STAMP) ## The README's claims table: min/max of every claim over the runs in claims-runs/
+claims-table: $(STAMP) ## docs/claims.md: min/max of every claim over the runs kept in docs/claims-runs/
 	@$(BIN)/python -m tools.claims table
 
 clean: ## Remove artifacts/ (what the lessons produced)

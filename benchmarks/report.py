@@ -1,4 +1,4 @@
-"""Markdown tables and number formats for the report the README quotes.
+"""Markdown tables and number formats for the report benchmarks/README.md quotes.
 
 Used in: benchmarks.run.
 """

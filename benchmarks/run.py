@@ -21,7 +21,7 @@ Every path is built from the lessons' code through `helpers` (lesson 03's step, 
 steps and Adam handoff) and from the files the lessons wrote.
 
 It writes `artifacts/bench/results.json` and `artifacts/bench/report.md` and prints the report
-(markdown, with the date and the machine) that the README's performance section quotes.
+(markdown, with the date and the machine) that benchmarks/README.md quotes.
 """
 
 import argparse
@@ -108,7 +108,7 @@ def peak_rss() -> int:
 
 
 def machine() -> dict:
-    """CPU model, cores, OS and memory: what the README quotes next to the numbers."""
+    """CPU model, cores, OS and memory: what the report quotes next to the numbers."""
     cpu = platform.processor() or platform.machine()
     memory, flags = None, set()
     try:

@@ -222,7 +222,7 @@ def write_manifest(
 ) -> Path:
     """Write `artifacts/<stage>/manifest.json`: who produced what, with which config and versions.
 
-    A consumer prints it to show what it loaded; the README's stage map quotes its `results`. The
+    A consumer prints it to show what it loaded; later lessons and `make claims` read its `results`. The
     run's `WORKSHOP_SEED` and the CPUs it could use are recorded, since both move the numbers.
     """
     manifest = {

@@ -2,7 +2,7 @@
 
 A lesson states a claim ("test accuracy after 3 epochs >= 96.9%") as a threshold with a basis:
 a numerical argument, or the spread measured over several seeds and CPU thread counts with a
-margin (README, "Claims"). `Claims.check` compares, records the value in
+margin (docs/claims.md). `Claims.check` compares, records the value in
 `artifacts/<stage>/claims.json` (so `make claims` can print every claim of a run against its
 threshold), and raises `ClaimFailed` with the numbers and the basis when the claim does not hold.
 

@@ -1,7 +1,7 @@
 """The TensorFlow guide's training recipe, shared by the JAX and the TensorFlow stages.
 
 Kept free of framework imports: lesson 05 reads it without JAX. Later results are compared with
-the guide's, so change these only together with the README's stage map.
+the guide's, so change these only together with the claims they set (docs/claims.md).
 
 Used in: 03_jax_training, 04_export, 05_tf_finetune, benchmarks.
 """

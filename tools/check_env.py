@@ -11,7 +11,6 @@ lines, pip options (`-e .`, `-r ...`), requirements that are not exact `==` pins
 environment marker excludes this machine (e.g. `tensorflow==…; sys_platform != "linux"` on Linux,
 where `tensorflow-cpu` is pinned instead) are skipped.
 
-Used in: the README's setup section (`make check-env`).
 """
 
 import re

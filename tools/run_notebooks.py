@@ -30,7 +30,7 @@ NBCONVERT = [  # `jupyter nbconvert` would run the first `jupyter-nbconvert` on 
     "--ExecutePreprocessor.store_widget_state=False",
 ]  # fmt: skip
 EXECUTE = [*NBCONVERT, "--inplace"]
-MEMORY_BUDGET_MB = 3072  # what a lesson may take on an 8 GB laptop (README, "Requirements")
+MEMORY_BUDGET_MB = 3072  # what a lesson may take on an 8 GB laptop (README, "The lessons")
 
 
 def peak_rss_mb(max_rss: int, platform: str = sys.platform) -> float:

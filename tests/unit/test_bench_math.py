@@ -1,6 +1,6 @@
 """The benchmark's arithmetic: FLOP counts, medians and ratios, interleaving, attribution, tables.
 
-`make bench` prints numbers the README quotes; these tests pin down how each one is computed, so
+`make bench` prints numbers benchmarks/README.md quotes; these tests pin down how each one is computed, so
 the report cannot silently drift. Fast: no artifacts, no timing of real work.
 
 Used in: benchmarks (make bench).

@@ -192,3 +192,10 @@ def test_a_claim_name_used_twice_in_one_run_is_refused(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="acc"):
         claims_tool.table([path])
+
+
+def test_docs_claims_is_what_make_claims_table_writes():
+    """docs/claims.md is generated: a changed threshold or run shows up as a failure here."""
+    runs = sorted(claims_tool.KEPT_RUNS.glob("*.json"))
+    written = claims_tool.DOCS.read_text(encoding="utf-8")
+    assert written == claims_tool.document(runs), "docs/claims.md is stale: run `make claims-table`"

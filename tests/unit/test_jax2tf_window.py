@@ -23,7 +23,7 @@ from jax.experimental import jax2tf
 WINDOW_HINT = (
     "The pinned jax ({jax}) and tensorflow ({tf}) are outside jax2tf's compatibility window: "
     "TensorFlow cannot read the StableHLO this JAX writes. Pin a JAX released at most 6 months "
-    "before, and no more than 3 weeks after, the TensorFlow release (README, 'The stack')."
+    "before, and no more than 3 weeks after, the TensorFlow release (docs/stack.md)."
 )
 
 
