@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
-SUPPORTED_PYTHONS := 3.11 3.12 3.13  # what the pinned TensorFlow and JAX ship wheels for
+# The one list of supported Pythons, default first (also read by .ci/run, tools/wheels.py, ci.yml).
+SUPPORTED_PYTHONS := $(strip $(shell grep -v '^\#' python-versions.txt))
 # JAX and TensorFlow share one process (and one GPU, where there is one): see README, "GPU".
 export XLA_PYTHON_CLIENT_PREALLOCATE ?= false
 export TF_FORCE_GPU_ALLOW_GROWTH ?= true
@@ -29,7 +30,7 @@ help: ## Show this help
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
 	case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
-	  echo "make install: '$(PYTHON)' is Python $${version:-(not found)}, but the pinned stack needs Python 3.11, 3.12 or 3.13: run e.g. 'make install PYTHON=python3.12'."; exit 1;; esac
+	  echo "make install: '$(PYTHON)' is Python $${version:-(not found)}, but the pinned stack needs Python $(SUPPORTED_PYTHONS) (one of them): run e.g. 'make install PYTHON=python$(lastword $(SUPPORTED_PYTHONS))'."; exit 1;; esac
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt  # includes requirements.txt
@@ -65,7 +66,7 @@ unit: $(STAMP) ## Unit tests of helpers (fast, no notebooks), with coverage
 	MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/unit \
 		--doctest-modules helpers tools --cov=helpers --cov-report=term-missing --cov-fail-under=90
 
-test-platforms: $(STAMP) ## requirements.txt and requirements-dev.txt resolve on Linux x86-64/aarch64 and macOS arm64, Python 3.11-3.13 (needs the package index)
+test-platforms: $(STAMP) ## requirements.txt and requirements-dev.txt resolve on Linux x86-64/aarch64 and macOS arm64, every Python in python-versions.txt (needs the package index)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/platforms
 
 test-notebooks: $(STAMP) ## Re-execute every notebook with nbval: lessons and deep dives in stage order, then solutions

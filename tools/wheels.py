@@ -28,7 +28,11 @@ REQUIREMENTS = (
     REPO / "requirements.txt",
     REPO / "requirements-dev.txt",
 )  # what `make install` takes
-PYTHONS = ("3.11", "3.12", "3.13")
+PYTHONS = tuple(  # python-versions.txt: the one list of supported Pythons
+    line.strip()
+    for line in (REPO / "python-versions.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#")
+)
 GLIBC_MAX = 35  # Ubuntu 22.04 (also Colab's and a common WSL2 image): manylinux_2_35 and older
 
 
