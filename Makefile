@@ -21,7 +21,7 @@ SOLUTIONS := $(sort $(wildcard solutions/*_solutions.ipynb))  # read the lessons
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=900
 
-.PHONY: help install check-env data run solutions lab scale-out test unit test-platforms test-notebooks test-stages test-browser lint bench claims claims-table clean $(STAGES)
+.PHONY: help install check-env data run solutions lab scale-out test unit test-platforms test-notebooks test-stages test-browser lint export bench claims claims-table clean $(STAGES)
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -80,7 +80,11 @@ test-browser: $(STAMP) ## `make lab` in headless Chromium runs lessons 01 and 02
 
 test: lint unit test-platforms test-notebooks test-stages ## The README's test command: lint, unit tests, wheels per platform, every notebook, then their artifacts
 
-lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs
+export: $(STAMP) ## Write the lessons' cells tagged `export` to helpers/lessons/ (the one source of reused code)
+	$(BIN)/python -m tools.export
+
+lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs; helpers/lessons/ current
+	$(BIN)/python -m tools.export --check
 	$(BIN)/ruff check helpers tests benchmarks tools notebooks solutions
 	$(BIN)/ruff format --check helpers tests benchmarks tools
 	$(BIN)/python -m tools.notebook_check $(NOTEBOOKS) $(SOLUTIONS)

@@ -90,7 +90,9 @@ class JaxTraining:
     def __init__(self, checkpoint: Path, batch: int):
         import jax
 
-        from helpers.training import train_step  # lesson 03's, checked against its cell
+        from helpers.lessons.l03_jax_training import (
+            train_step,  # lesson 03's, checked against its cell
+        )
 
         self.jax, self.train_step = jax, train_step
         self.model, self.optimizer, self.state = restored(checkpoint)
@@ -213,7 +215,7 @@ class TfLimit:
         import jax
         from jax.experimental import jax2tf
 
-        from helpers.training import train_step
+        from helpers.lessons.l03_jax_training import train_step
 
         tf = _quiet_tensorflow()
         model, optimizer, (params, other, opt_state, rng) = restored(checkpoint)

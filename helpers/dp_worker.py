@@ -49,7 +49,7 @@ def train_shard(checkpoint: Path, batches: Path, steps: int):
     import jax
     from jax.sharding import NamedSharding, PartitionSpec
 
-    from helpers.training import train_step  # lesson 03's, line for line
+    from helpers.lessons.l03_jax_training import train_step  # lesson 03's, line for line
 
     model, optimizer, *state = restore_state(checkpoint)
     mesh = jax.make_mesh((jax.device_count(),), ("data",), axis_types=(jax.sharding.AxisType.Auto,))

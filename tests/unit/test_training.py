@@ -1,7 +1,6 @@
 """Lesson 03's train step (read from the notebook itself) and the checkpoint it saves."""
 
 import json
-from functools import partial
 
 import flax
 import jax
@@ -13,17 +12,16 @@ import pytest
 import helpers.checkpoint as checkpoint
 from helpers.checkpoint import load_checkpoint, save_checkpoint
 from helpers.model import ConvModel
-from tools.notebook_code import exec_tagged
 
 STEPS = 4  # small for testing efficiency: a 4-batch "epoch" of 32 synthetic images each
 
 
 @pytest.fixture(scope="module")
 def train_step():
-    namespace = exec_tagged(
-        "03_jax_training.ipynb", "train-step", {"jax": jax, "optax": optax, "partial": partial}
-    )
-    return namespace["train_step"]
+    """Lesson 03's step as `make export` wrote it from the lesson's cell (`make lint` checks that)."""
+    from helpers.lessons.l03_jax_training import train_step
+
+    return train_step
 
 
 @pytest.fixture(scope="module")
@@ -197,25 +195,3 @@ def test_legacy_uint32_keys_are_saved_as_they_are(tmp_path, trained):
     )
     restored = load_checkpoint(tmp_path / "ckpt")
     assert restored["meta"]["rng_impl"] is None and np.array_equal(restored["rng"], legacy)
-
-
-def test_helpers_copy_is_lesson_03s_train_step():
-    """Lesson 04 runs `helpers.training.train_step` as lesson 03's step: the same code, node for node."""
-    import ast
-    import inspect
-
-    import helpers.training
-    from tools.notebook_code import definitions, tagged_definitions
-
-    lesson = tagged_definitions("03_jax_training.ipynb", {"train-step"})["train_step"]
-    copy = definitions(ast.parse(inspect.getsource(helpers.training)))["train_step"]
-    assert ast.dump(copy) == ast.dump(lesson)
-
-
-def test_helpers_copy_trains_like_lesson_03s(train_step, data):
-    import helpers.training
-
-    (params, *_), losses = run_epoch(train_step, data)
-    (params_copy, *_), losses_copy = run_epoch(helpers.training.train_step, data)
-    assert losses_copy == losses  # exact: the same program on the same inputs
-    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, params, params_copy)))
