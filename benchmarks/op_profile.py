@@ -16,8 +16,6 @@ Method (explained in the report, because the numbers depend on it):
    dispatch and synchronisation, outside the compiled program.
 
 The parsing and attribution are plain Python (unit-tested); only `profile_steps` needs JAX.
-
-Used in: benchmarks.run.
 """
 
 import collections

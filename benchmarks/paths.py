@@ -6,8 +6,6 @@ memory-measuring child process imports only the framework of its own path.
 
 Every path sees the same synthetic batch (uniform pixels, one-hot labels; speed does not depend
 on the values), already in memory: this measures the step, not an input pipeline.
-
-Used in: benchmarks.run.
 """
 
 import os
@@ -136,7 +134,7 @@ def jax_inference(checkpoint: Path, batch: int):
     import jax
 
     from helpers.checkpoint import load_checkpoint
-    from helpers.model import ConvModel
+    from helpers.lessons.l02_flax_model import ConvModel
 
     ckpt = load_checkpoint(checkpoint)
     variables = jax.device_put({"params": ckpt["params"], "batch_stats": ckpt["batch_stats"]})
@@ -174,10 +172,11 @@ def tf_training(trainable: Path, optimizer_json: Path, batch: int, route: str):
     whose jax2tf gradient re-runs the forward pass). Both compiled with XLA, as in lesson 05.
     """
     tf = _quiet_tensorflow()
-    from helpers import handoff, tf_step
+    from helpers import handoff
     from helpers.artifacts import read_json
+    from helpers.lessons import l05_tf_finetune as lesson05
 
-    routes = {"fused": tf_step.make_train_step, "tape": tf_step.tape_train_step}
+    routes = {"fused": lesson05.make_train_step, "tape": lesson05.tape_train_step}
     if route not in routes:
         raise ValueError(f"route must be one of {sorted(routes)}, not {route!r}")
     loaded = tf.saved_model.load(str(trainable))

@@ -1,7 +1,4 @@
-"""Markdown tables and number formats for the report benchmarks/README.md quotes.
-
-Used in: benchmarks.run.
-"""
+"""Markdown tables and number formats for the report benchmarks/README.md quotes."""
 
 import math
 from collections.abc import Sequence

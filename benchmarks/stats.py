@@ -2,8 +2,6 @@
 
 Plain Python, no framework imports, so `tests/unit/test_bench_math.py` checks it in milliseconds
 and the printed numbers cannot drift from what the tests pin down.
-
-Used in: benchmarks.run.
 """
 
 import statistics

@@ -3,8 +3,6 @@
 Stages exchange data only through `artifacts/NN_stage/` (checkpoints, SavedModels, JSON). Writes go
 to a temporary name in the same folder and are renamed into place when complete, so an interrupted
 run never leaves a half-written artifact where the next stage would read it.
-
-Used in: every lesson.
 """
 
 import contextlib

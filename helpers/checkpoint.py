@@ -7,8 +7,6 @@ model and the optimizer state, so TensorFlow can carry on where JAX stopped.
 Format: a folder with `state.msgpack` (`flax.serialization`, NumPy arrays only) and `meta.json`,
 written through `helpers.artifacts.atomic_dir`, so an interrupted save leaves the previous
 checkpoint whole.
-
-Used in: 03_jax_training, 04_export, 07_fusion, 08_flax_nnx, 09_scale_out (helpers.dp_worker).
 """
 
 import os

@@ -5,8 +5,6 @@ a numerical argument, or the spread measured over several seeds and CPU thread c
 margin (docs/claims.md). `Claims.check` compares, records the value in
 `artifacts/<stage>/claims.json` (so `make claims` can print every claim of a run against its
 threshold), and raises `ClaimFailed` with the numbers and the basis when the claim does not hold.
-
-Used in: every lesson; `tools/claims.py` reads what it records.
 """
 
 import datetime as _dt

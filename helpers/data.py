@@ -4,9 +4,6 @@ Workshops often run offline, so the loader looks for a file before it touches th
 `$MNIST_NPZ`, then Keras' own cache, then a download the way
 `tf.keras.datasets.mnist.load_data()` does it. Whatever it loads is checked, so a truncated or
 foreign file fails here, with a message that says how to fix it, instead of deep in training.
-
-Used in: 01_data, 03_jax_training, 04_export, 05_tf_finetune, 06_deploy, 07_fusion, 08_flax_nnx,
-09_scale_out.
 """
 
 import os

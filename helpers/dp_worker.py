@@ -10,8 +10,6 @@ carry the sums across processes.
 On real hosts the same code runs once per host: the coordinator address is host 0's
 address instead of 127.0.0.1, `--local-devices` is gone (each host has its GPUs or TPU chips),
 and each host reads its own part of the data from storage instead of one shared file.
-
-Used in: 09_scale_out (section 2), `make scale-out`. Defined in lesson 09.
 """
 
 import argparse
@@ -29,7 +27,7 @@ def restore_state(checkpoint: Path):
 
     from helpers.artifacts import read_json
     from helpers.checkpoint import load_checkpoint
-    from helpers.model import ConvModel
+    from helpers.lessons.l02_flax_model import ConvModel
 
     model = ConvModel()
     recorded = read_json(Path(checkpoint) / "meta.json")["optimizer"]

@@ -45,8 +45,6 @@ def prepare_environment(packages=DEFAULT_PACKAGES, *, show: bool = True) -> dict
 
     Call it first in every notebook, before importing `tensorflow` or `jax`: the variables are
     read once, at import. Values already set in the environment win, so a user can override any.
-
-    Used in: every lesson.
     """
     for key, value in QUIET_AND_SHARE.items():
         os.environ.setdefault(key, value)

@@ -26,9 +26,6 @@ moment slots fails there, not silently in the lesson.
 Lesson 05 writes `OptaxAdam` and the handoff on the page; this module keeps the copies that
 tests and benchmarks use (tests/unit/test_handoff.py checks they take identical steps), and
 `moment_slots`, which the lesson calls.
-
-Used in: 05_tf_finetune (moment_slots), 09_scale_out (adam_from_optax, under a tf.distribute strategy).
-Defined in lesson 05.
 """
 
 import math

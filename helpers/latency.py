@@ -8,8 +8,6 @@ of load from another process slows all of them alike instead of whichever was be
 The functions only call and time: a runtime that returns before its work is done (JAX
 dispatches asynchronously) must be wrapped so that it waits, e.g.
 `lambda: predict(x).block_until_ready()`.
-
-Used in: 06_deploy, the benchmark.
 """
 
 import math

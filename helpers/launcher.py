@@ -8,8 +8,6 @@ fails, the error names it and shows the end of every log.
 
 `python -m helpers.launcher` (`make scale-out`) runs lesson 09's two-process JAX training on its
 own, given lesson 03's checkpoint and lesson 09's batches.
-
-Used in: 09_scale_out. Defined in lesson 09 (its section 2 starts the processes with `launch`).
 """
 
 import argparse

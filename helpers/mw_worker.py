@@ -4,9 +4,6 @@
 strategy then makes one replica per worker and all-reduces the gradients between them. The
 fine-tune is lesson 09's `fine_tune`, the same code the lesson runs under a
 `MirroredStrategy`: only the strategy differs.
-
-Used in: 09_scale_out (section 4). Defined in lesson 09 (the cells tagged `distributed-fine-tune`;
-`tests/unit/test_scale_out.py` checks these copies against them).
 """
 
 import argparse

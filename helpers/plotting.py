@@ -1,7 +1,4 @@
-"""The lessons' figures. Every function returns its `Figure` and never calls `plt.show()`.
-
-Used in: 01_data, 03_jax_training, 05_tf_finetune.
-"""
+"""The lessons' figures. Every function returns its `Figure` and never calls `plt.show()`."""
 
 import matplotlib.pyplot as plt
 import numpy as np

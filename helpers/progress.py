@@ -24,8 +24,6 @@ class Progress:
         msg: the header shown at each (re)start.
         file: where a text bar is written (default: stderr); tests pass a StringIO.
         disable: turn the display off (counting still works).
-
-    Used in: 03_jax_training, 05_tf_finetune.
     """
 
     def __init__(self, maxi: int, size: int = 100, msg: str = "", *, file=None, disable=None):

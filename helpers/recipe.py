@@ -2,8 +2,6 @@
 
 Kept free of framework imports: lesson 05 reads it without JAX. Later results are compared with
 the guide's, so change these only together with the claims they set (docs/claims.md).
-
-Used in: 03_jax_training, 04_export, 05_tf_finetune, benchmarks.
 """
 
 BATCH_SIZE = 256

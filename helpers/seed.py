@@ -4,8 +4,6 @@ Every random choice of every lesson (initial weights, dropout keys, shuffles, sa
 new Keras layers) starts from this number, so a run is repeatable and a different seed gives a
 different, equally valid run; the spread over seeds is what the lessons' thresholds are set
 from (docs/claims.md). Each lesson records the seed it ran with in its `manifest.json`.
-
-Used in: every lesson.
 """
 
 import os

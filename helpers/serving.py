@@ -9,12 +9,12 @@ lesson 08 its Flax NNX model; all must look the same to a client
   `probabilities` float32 (None, 10). The scaling happens in TensorFlow inside the signature, with
   the same ops as `helpers.make_datasets`, so a client sends the pixels it has.
 
-Lesson 04 writes the module on the page (`ServingModule`); this file keeps the copy lesson 05
-saves with, plus the argument checks and the atomic save.
+Lesson 04 writes the module on the page (`ServingModule`, exported by `make export` to
+`helpers.lessons.l04_export`); this file adds the argument checks and the atomic save that lessons
+05, 08 and 09 save with.
 
 No JAX here, not even lazily: lesson 05 runs without it.
 
-Used in: 04_export, 05_tf_finetune, 08_flax_nnx. Defined in lesson 04.
 """
 
 import os
@@ -63,43 +63,6 @@ def _check_captures(concrete, variables):
         )
 
 
-def _serving_module_class():
-    """The class of lesson 04's cell tagged `serving-module`, built on first use (TF is lazy here)."""
-    import tensorflow as tf
-
-    # From here to `return`, the same code as lesson 04's cell (tests/unit/test_serving.py).
-    class ServingModule(tf.Module):
-        """The workshop's serving contract: two signatures over one log-probabilities function."""
-
-        def __init__(self, log_probs_fn, variables):
-            super().__init__(name="serving")
-            self.model_variables = list(variables)  # tracked: saved under variables/
-            self._log_probs = log_probs_fn
-
-        @tf.function(
-            autograph=False,
-            input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32, name="images")],
-        )
-        def serving_default(self, images):
-            # signature callers skip the shape check
-            images = tf.ensure_shape(images, (None, 28, 28, 1))
-            return {"log_probs": self._log_probs(images)}
-
-        @tf.function(
-            autograph=False,
-            input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")],
-        )
-        def classify_uint8(self, images):
-            images = tf.ensure_shape(images, (None, 28, 28))
-            # as lesson 01 scales
-            scaled = tf.expand_dims(tf.cast(images, tf.float32) / 255.0, axis=-1)
-            log_probs = self._log_probs(scaled)
-            label = tf.argmax(log_probs, axis=-1, output_type=tf.int64)
-            return {"label": label, "probabilities": tf.exp(log_probs)}
-
-    return ServingModule
-
-
 def serving_module(log_probs_fn, variables):
     """Lesson 04's `ServingModule(log_probs_fn, variables)`, after checking the arguments.
 
@@ -112,7 +75,9 @@ def serving_module(log_probs_fn, variables):
     """
     if not callable(log_probs_fn):
         raise TypeError(f"log_probs_fn must be callable, got {type(log_probs_fn).__name__}")
-    module = _serving_module_class()(log_probs_fn, _check_variables(variables))
+    from helpers.lessons.l04_export import ServingModule  # imports TensorFlow, never JAX
+
+    module = ServingModule(log_probs_fn, _check_variables(variables))
     concrete = module.serving_default.get_concrete_function()
     _check_output(concrete)
     _check_captures(concrete, module.model_variables)

@@ -12,8 +12,6 @@ def fix_frozen(tree: Any) -> Any:
     `tf.Variable`s only after this call. Lists and tuples are kept, leaves are returned as they
     are (no copy, no conversion), and the input is never mutated.
 
-    Used in: 04_export, 07_fusion.
-
     >>> from flax.core import FrozenDict
     >>> fix_frozen(FrozenDict({"params": {"w": 1}}))
     {'params': {'w': 1}}

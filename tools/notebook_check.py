@@ -18,8 +18,6 @@ does):
   catch it and say in the lesson's own words what it means.
 
 Exit status: 0 when every notebook is clean (or none is given), 1 otherwise.
-
-Used in: `make lint` (CI).
 """
 
 import re

@@ -1,9 +1,4 @@
-"""Read code out of the lessons, so tests and benchmarks run the code learners actually see.
-
-Used in: tests/unit/ (test_model.py: lesson 02's model; test_training.py: lesson 03's train
-step; test_export_parity.py, test_nnx_model.py and test_scale_out.py: the helpers that copy
-lessons 05's, 08's and 09's definitions; and others, each naming its lesson's tagged cell).
-"""
+"""Read code out of the lessons, so tests and benchmarks run the code learners actually see."""
 
 import ast
 from pathlib import Path

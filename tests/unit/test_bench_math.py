@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks import op_profile, report, stats
 from benchmarks import run as bench
-from helpers.model import ConvModel
+from helpers.lessons.l02_flax_model import ConvModel
 
 # ---------------------------------------------------------------------------- FLOP counting
 

@@ -4,16 +4,13 @@ A tiny Dense → BatchNorm → Dropout → Dense model goes through exactly what
 CNN: state in `tf.Variable`s, a symbolic batch, lowering for CPU and CUDA, a train-mode loss that
 updates batch-norm statistics and reads its dropout key from a uint32 variable. After a reload,
 outputs and `tf.GradientTape` gradients must equal JAX's, by both routes lesson 05 can train
-with: the tape over the converted loss, and lesson 05's fused step (`helpers.tf_step`: the tape
+with: the tape over the converted loss, and lesson 05's fused step (`helpers.lessons.l05_tf_finetune`: the tape
 gets the gradients of a converted `jax.value_and_grad` through `tf.custom_gradient`). It takes
 seconds and needs no MNIST, so a JAX/TensorFlow pin that no longer interoperates fails in
 `make unit`, before any notebook runs.
 
 Used in: 04_export, 05_tf_finetune.
 """
-
-import ast
-import inspect
 
 import flax.linen as nn
 import jax
@@ -24,8 +21,8 @@ import pytest
 import tensorflow as tf
 from jax.experimental import jax2tf
 
-from helpers import fix_frozen, tf_step
-from tools.notebook_code import definitions, tagged_definitions
+from helpers import fix_frozen
+from helpers.lessons import l05_tf_finetune as tf_step  # lesson 05's cells, by make export
 
 PLATFORMS = ("cpu", "cuda")
 FEATURES = 6
@@ -225,15 +222,3 @@ def test_fused_loss_gives_the_tape_jax_grads_scaled_by_the_upstream_gradient(sav
         np.testing.assert_allclose(got, np.asarray(want), rtol=1e-5, atol=1e-6)
     for one, three in zip(grads[1.0], grads[3.0], strict=True):
         np.testing.assert_allclose(three, 3 * one, rtol=1e-6)
-
-
-@pytest.mark.parametrize("name", ["fused_train_loss", "make_train_step", "tape_train_step"])
-def test_tf_step_is_lesson05s_code(name):
-    lesson = tagged_definitions(
-        "05_tf_finetune.ipynb", {"fused-train-loss", "train-step", "tape-train-step"}
-    )
-    helper = definitions(ast.parse(inspect.getsource(tf_step)))
-    assert name in lesson, f"lesson 05 no longer defines {name} in a tagged cell"
-    assert ast.dump(helper[name]) == ast.dump(lesson[name]), (
-        f"helpers/tf_step.py's {name} differs from lesson 05's: copy the lesson's cell"
-    )

@@ -1,25 +1,12 @@
-"""The model taught in lesson 02 and the one later lessons import must stay the same."""
+"""Lesson 02's model, as `make export` writes it for later lessons: what it computes."""
 
 import flax
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
-from helpers.model import ConvModel
-from tools.notebook_code import exec_tagged
-
-
-@pytest.fixture(scope="module")
-def notebook_model_class():
-    namespace = exec_tagged(
-        "02_flax_model.ipynb",
-        "model-definition",
-        {"nn": nn, "jax": jax, "jnp": jnp, "optax": optax, "flax": flax},
-    )
-    return namespace["ConvModel"]
+from helpers.lessons.l02_flax_model import ConvModel
 
 
 @pytest.fixture(scope="module")
@@ -33,28 +20,6 @@ def batch():
 def _init(model_class, images):
     keys = {"params": jax.random.key(0), "dropout": jax.random.key(1)}
     return model_class().init(keys, images, train=False)
-
-
-def test_notebook_and_module_define_the_same_parameter_tree(notebook_model_class, batch):
-    ours, theirs = _init(ConvModel, batch[0]), _init(notebook_model_class, batch[0])
-    assert jax.tree.structure(ours) == jax.tree.structure(theirs)
-    assert jax.tree.map(jnp.shape, ours) == jax.tree.map(jnp.shape, theirs)
-    assert all(
-        jax.tree.leaves(jax.tree.map(lambda a, b: bool(jnp.array_equal(a, b)), ours, theirs))
-    )
-
-
-def test_notebook_and_module_compute_the_same_outputs(notebook_model_class, batch):
-    images, labels = batch
-    state = _init(ConvModel, images)
-    ours, theirs = ConvModel(), notebook_model_class()
-    assert jnp.array_equal(ours.predict(state, images), theirs.predict(state, images))
-    assert ours.accuracy(state, images, labels) == theirs.accuracy(state, images, labels)
-    other, params = flax.core.pop(state, "params")
-    for train in (True, False):
-        a = ours.loss(params, other, jax.random.key(2), images, labels, train)
-        b = theirs.loss(params, other, jax.random.key(2), images, labels, train)
-        assert all(jax.tree.leaves(jax.tree.map(lambda x, y: bool(jnp.array_equal(x, y)), a, b)))
 
 
 def test_the_guides_parameter_counts(batch):

@@ -1,12 +1,8 @@
-"""Lesson 08's NNX model, Linen-to-NNX names and train step (helpers.nnx_model) are the lesson's.
+"""Lesson 08's NNX model, Linen-to-NNX names and train step, as `make export` writes them.
 
-The solutions notebook imports them from `helpers.nnx_model`; here each definition is compared
-with the lesson's cells, node for node, and the mapping is checked on lesson 02's Linen model:
-the same weights must give the same outputs, and a handed-over Adam state the same next step.
+The mapping is checked on lesson 02's Linen model: the same weights must give the same outputs,
+and a handed-over Adam state the same next step.
 """
-
-import ast
-import inspect
 
 import jax
 import jax.numpy as jnp
@@ -15,25 +11,8 @@ import optax
 import pytest
 from flax import nnx
 
-import helpers.nnx_model as nnx_model
-from helpers.model import ConvModel
-from tools.notebook_code import definitions, tagged_definitions
-
-NAMES = ("CNN", "LINEN_TO_NNX", "to_nnx_names", "train_step")
-
-
-@pytest.fixture(scope="module")
-def lesson_definitions():
-    return tagged_definitions("08_flax_nnx.ipynb", {"nnx-model", "linen-to-nnx", "nnx-train-step"})
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_the_helper_is_the_lessons_code(lesson_definitions, name):
-    helper = definitions(ast.parse(inspect.getsource(nnx_model)))
-    assert name in lesson_definitions, f"lesson 08 no longer defines {name} in a tagged cell"
-    assert ast.dump(helper[name]) == ast.dump(lesson_definitions[name]), (
-        f"helpers/nnx_model.py's {name} differs from lesson 08's: copy the lesson's cell"
-    )
+from helpers.lessons import l08_flax_nnx as nnx_model
+from helpers.lessons.l02_flax_model import ConvModel
 
 
 def _linen_and_nnx(seed=0):

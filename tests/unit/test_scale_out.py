@@ -26,8 +26,8 @@ from helpers import launcher
 from helpers.checkpoint import save_checkpoint
 from helpers.dp_worker import restore_state, train_shard
 from helpers.launcher import LaunchError, free_ports, jax_commands, launch, running_workers
+from helpers.lessons.l02_flax_model import ConvModel
 from helpers.lessons.l03_jax_training import train_step
-from helpers.model import ConvModel
 from tools.notebook_code import definitions, tagged_definitions
 
 PY = sys.executable

@@ -11,7 +11,7 @@ import pytest
 
 import helpers.checkpoint as checkpoint
 from helpers.checkpoint import load_checkpoint, save_checkpoint
-from helpers.model import ConvModel
+from helpers.lessons.l02_flax_model import ConvModel
 
 STEPS = 4  # small for testing efficiency: a 4-batch "epoch" of 32 synthetic images each
 
