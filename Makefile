@@ -54,7 +54,7 @@ solutions: $(STAMP) ## Execute every solutions notebook in place (needs the less
 	$(BIN)/python -m tools.run_notebooks $(SOLUTIONS)
 
 scale-out: $(STAMP) ## Lesson 09's two-process data-parallel JAX training, outside the notebook (needs 03's and 09's artifacts)
-	$(BIN)/python -m helpers.launcher --processes 2 --local-devices 2 --steps 20
+	$(BIN)/python -m helpers.scale_out.launcher --processes 2 --local-devices 2 --steps 20
 
 LAB_DIR ?= .  # notebooks/ (lessons) and solutions/
 LAB_ARGS ?=

@@ -71,12 +71,12 @@ def synthetic_batch(batch: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def restored(checkpoint: Path):
     """Lesson 03's checkpoint restored as lesson 04 does it: model, optimizer, state on the device.
 
-    Through `helpers.dp_worker.restore_state` (the optimizer rebuilt from the record lesson 03
+    Through `helpers.scale_out.jax_worker.restore_state` (the optimizer rebuilt from the record lesson 03
     saved with its checkpoint); returns (model, optimizer, (params, other, opt_state, rng)).
     """
     import jax
 
-    from helpers.dp_worker import restore_state
+    from helpers.scale_out.jax_worker import restore_state
 
     model, optimizer, *state = restore_state(checkpoint)
     return model, optimizer, jax.device_put(tuple(state))
@@ -172,7 +172,6 @@ def tf_training(trainable: Path, optimizer_json: Path, batch: int, route: str):
     whose jax2tf gradient re-runs the forward pass). Both compiled with XLA, as in lesson 05.
     """
     tf = _quiet_tensorflow()
-    from helpers import handoff
     from helpers.artifacts import read_json
     from helpers.lessons import l05_tf_finetune as lesson05
 
@@ -180,7 +179,7 @@ def tf_training(trainable: Path, optimizer_json: Path, batch: int, route: str):
     if route not in routes:
         raise ValueError(f"route must be one of {sorted(routes)}, not {route!r}")
     loaded = tf.saved_model.load(str(trainable))
-    optimizer = handoff.adam_from_optax(
+    optimizer = lesson05.handed_over_adam(
         read_json(optimizer_json),
         loaded.params,
         loaded.adam_mu,

@@ -1,9 +1,12 @@
-"""The benchmark's arithmetic: FLOP counts, medians and ratios, and the interleaved timing loop.
+"""The benchmark's arithmetic: FLOP counts, medians and ratios, the interleaved timing loop, and
+the op kinds of two compiled XLA programs side by side.
 
 Plain Python, no framework imports, so `tests/unit/test_bench_math.py` checks it in milliseconds
 and the printed numbers cannot drift from what the tests pin down.
 """
 
+import collections
+import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -161,3 +164,49 @@ def interleaved(
         }
         for name in names
     }
+
+
+# --------------------------------------------------------------------------- XLA programs
+
+_ENTRY = re.compile(r"^ENTRY .*?^\}", re.M | re.S)  # the entry computation, not fused bodies
+_OP = re.compile(r"^\s+(?:ROOT )?%\S+ = (.+?) ([a-z][\w-]*)\((.*)$", re.M)  # shape opcode(...
+_DETAIL = re.compile(r'\bkind=(k\w+)|custom_call_target="([^"]+)"')
+NO_WORK = {"parameter", "constant", "bitcast", "get-tuple-element", "tuple"}
+BY_SHAPE = {"convolution", "dot", "custom-call", "copy"}  # FLOPs or bytes moved: also by shape
+
+
+def op_kinds(hlo_text: str) -> collections.Counter:
+    """What one compiled step runs: the ops of its entry computation (`compiled.as_text()`).
+
+    A fusion counts by its kind (`fusion:kLoop`; `fusion:kCustom` is XNNPACK's `ynn_fusion`), a
+    custom call by its target (`custom-call:__onednn$matmul`); convolutions, dots, custom calls
+    and copies once more with their output shape (`copy f32[9408,200]`: a weight copied every step).
+    """
+    entry = _ENTRY.search(hlo_text)
+    if entry is None:
+        raise ValueError("no ENTRY computation in this HLO text")
+    kinds: collections.Counter = collections.Counter()
+    for shape, opcode, rest in _OP.findall(entry.group()):
+        if opcode in NO_WORK:
+            continue
+        detail = _DETAIL.search(rest) if opcode in ("fusion", "custom-call") else None
+        kind = f"{opcode}:{detail.group(1) or detail.group(2)}" if detail else opcode
+        kinds[kind] += 1
+        if opcode in BY_SHAPE:
+            kinds[f"{kind} {shape.split('{')[0]}"] += 1
+    return kinds
+
+
+def compare_programs(programs: Mapping[str, str]) -> dict:
+    """Op kinds of the same step compiled by two XLAs: `{"totals": {label: ops}, "differences":
+    [{"kind": ..., label: count, ...}, ...]}`, only the kinds whose counts differ, largest first.
+    """
+    counts = {label: op_kinds(text) for label, text in programs.items()}
+    rows = [
+        {"kind": kind, **{label: c[kind] for label, c in counts.items()}}
+        for kind in sorted(set().union(*counts.values()))
+    ]
+    rows = [r for r in rows if len({r[label] for label in counts}) > 1]
+    rows.sort(key=lambda r: min(r[x] for x in counts) - max(r[x] for x in counts))  # stable
+    totals = {label: sum(n for k, n in c.items() if " " not in k) for label, c in counts.items()}
+    return {"totals": totals, "differences": rows}

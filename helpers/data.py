@@ -1,4 +1,4 @@
-"""MNIST from a local file first, and the TensorFlow guide's `tf.data` pipelines.
+"""MNIST from a local file first; lesson 01 builds the `tf.data` pipelines on top of it.
 
 Workshops often run offline, so the loader looks for a file before it touches the network:
 `$MNIST_NPZ`, then Keras' own cache, then a download the way
@@ -131,48 +131,6 @@ def load_mnist():
         ) from err
     validate_mnist(arrays, path)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
-
-
-def _scale(images, labels):
-    import tensorflow as tf
-
-    images = tf.expand_dims(tf.cast(images, tf.float32) / 255.0, axis=-1)
-    return images, tf.one_hot(tf.cast(labels, tf.int32), depth=10)
-
-
-def make_datasets(batch_size: int = 256, seed: int = 0, data=None):
-    """The guide's pipelines: `(train, test)`, where `train(epoch)` is one epoch's batches.
-
-    Scale to [0, 1], add the channel axis, one-hot, batch with `drop_remainder`, cache. As in the
-    guide, the shuffle comes after batching, so it reorders whole batches: each batch holds the
-    same images every epoch, in a new position. Epoch `epoch`'s order (buffer 5000) depends on
-    `(seed, epoch)` alone, so any lesson can replay any epoch by its number. Test: all images in
-    one batch.
-
-    Args:
-        data: `((x_train, y_train), (x_test, y_test))`; `load_mnist()` when None.
-
-    Defined in lesson 01 (`01_data`, the cell tagged `input-pipeline`).
-    """
-    import tensorflow as tf
-
-    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
-    batches = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .map(_scale)
-        .batch(batch_size, drop_remainder=True)
-        .cache()
-    )
-
-    def train(epoch):
-        """Epoch `epoch`'s batches (1, 2, ...), in an order set by (seed, epoch) alone."""
-        epoch_seed = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
-        return batches.shuffle(5000, seed=epoch_seed, reshuffle_each_iteration=False)
-
-    test = (
-        tf.data.Dataset.from_tensor_slices((x_test, y_test)).map(_scale).batch(len(x_test)).cache()
-    )
-    return train, test
 
 
 def install_to_keras_cache() -> Path:

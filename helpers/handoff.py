@@ -16,16 +16,16 @@ in where epsilon sits (and its default: Optax 1e-8, Keras 1e-7):
 So Keras matches Optax exactly when ε_k = ε · √(1 - b2^t) (`keras_epsilon`). A constant ε_k can
 only be right for one step: chosen for the first TensorFlow step after 702 JAX steps, it would
 act like Optax with ε = 1e-8 there but 7.5e-9 by the end of 7 more epochs, which matters for
-parameters whose gradients are as small as ε. `OptaxAdam` is `keras.optimizers.Adam` with that
-one difference: its `epsilon` is recomputed from `iterations` at every step.
+parameters whose gradients are as small as ε. Lesson 05's `OptaxAdam` (exported to
+`helpers.lessons.l05_tf_finetune` with `handed_over_adam`) recomputes it at every step.
 
 Kept free of JAX, Flax and Optax (TensorFlow, Keras and NumPy only): lesson 05 runs without them.
 `tests/unit/test_handoff.py` checks one step against Optax, so a Keras release that renames the
 moment slots fails there, not silently in the lesson.
 
-Lesson 05 writes `OptaxAdam` and the handoff on the page; this module keeps the copies that
-tests and benchmarks use (tests/unit/test_handoff.py checks they take identical steps), and
-`moment_slots`, which the lesson calls.
+Here: `moment_slots`, which finds Keras' private moment slots (the lesson calls it), and
+`load_adam_state`, which loads Optax's state into any built Keras Adam (deep dive 05b compares
+Keras' own epsilon with Optax's this way).
 """
 
 import math
@@ -35,40 +35,6 @@ import keras
 import numpy as np
 
 
-def keras_schedule(spec):
-    """The Keras learning rate (float or schedule) for an exported Optax schedule description.
-
-    Args:
-        spec: a number (constant rate), or a dict like lesson 04's `optimizer.json` "schedule":
-            `{"name": "exponential_decay", "init_value": 0.01, "transition_steps": 234,
-            "decay_rate": 0.6, "staircase": true}`.
-
-    Raises:
-        ValueError: a schedule Keras' built-ins can't reproduce step for step.
-    """
-    if isinstance(spec, int | float):
-        return float(spec)
-    name = spec.get("name")
-    if name == "constant":
-        return float(spec["value"])
-    if name != "exponential_decay":
-        raise ValueError(
-            f"Optax schedule {name!r} has no Keras equivalent here; "
-            "export 'exponential_decay' or 'constant', or extend helpers/handoff.py."
-        )
-    if spec.get("transition_begin", 0) != 0 or spec.get("end_value") is not None:
-        raise ValueError(
-            "exponential_decay with transition_begin or end_value has no Keras ExponentialDecay "
-            f"equivalent (got {spec}); export it without them."
-        )
-    return keras.optimizers.schedules.ExponentialDecay(
-        float(spec["init_value"]),
-        decay_steps=int(spec["transition_steps"]),
-        decay_rate=float(spec["decay_rate"]),
-        staircase=bool(spec.get("staircase", False)),
-    )
-
-
 def keras_epsilon(eps: float, b2: float, step: int) -> float:
     """The constant Keras epsilon that makes Adam's step `t = step + 1` equal Optax's with `eps`.
 
@@ -76,73 +42,6 @@ def keras_epsilon(eps: float, b2: float, step: int) -> float:
     0.7107
     """
     return float(eps) * math.sqrt(1.0 - float(b2) ** (int(step) + 1))
-
-
-def _check_config(config: dict) -> None:
-    if config.get("optimizer", "adam") != "adam":
-        raise ValueError(
-            f"Expected an Optax 'adam' config, got optimizer={config.get('optimizer')!r}."
-        )
-    if float(config.get("eps_root", 0.0)) != 0.0:
-        raise ValueError(
-            f"eps_root={config['eps_root']} (epsilon inside Optax's square root) has no Keras Adam "
-            "equivalent; train with optax.adam's default eps_root=0."
-        )
-    if config.get("nesterov", False):
-        raise ValueError(
-            "Optax's nesterov=True Adam is not keras.optimizers.Adam; use keras Nadam."
-        )
-
-
-class OptaxAdam(keras.optimizers.Adam):
-    """`keras.optimizers.Adam` that adds epsilon where Optax does, at every step.
-
-    Keras adds `epsilon` to √v; Optax adds `eps` to the bias-corrected √v̂. Reading `epsilon`
-    gives `eps · √(1 - beta_2^t)` for the coming step `t = iterations + 1` (a tensor, so a
-    `tf.function` recomputes it on every step); everything else is Keras' Adam unchanged.
-
-    Args:
-        eps: Optax's epsilon (default 1e-8, Optax's default).
-        **kwargs: as for `keras.optimizers.Adam` (learning_rate, beta_1, beta_2, ...).
-
-    Defined in lesson 05 (`05_tf_finetune`, the cell tagged `optax-adam`); this copy adds the
-    `epsilon` guard and `get_config`.
-    """
-
-    def __init__(self, *, eps: float = 1e-8, **kwargs):
-        if "epsilon" in kwargs:
-            raise TypeError("OptaxAdam takes Optax's `eps`, not Keras' `epsilon`.")
-        super().__init__(epsilon=eps, **kwargs)
-
-    @property
-    def epsilon(self):
-        t = keras.ops.cast(self.iterations + 1, "float32")
-        bias = 1.0 - keras.ops.power(keras.ops.cast(self.beta_2, "float32"), t)
-        return self.optax_eps * keras.ops.sqrt(bias)
-
-    @epsilon.setter
-    def epsilon(self, value):  # Adam.__init__ sets it: keep Optax's value
-        self.optax_eps = float(value)
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("epsilon")
-        return {**config, "eps": self.optax_eps}
-
-
-def make_adam(config: dict) -> OptaxAdam:
-    """An `OptaxAdam` with the exported Optax config's b1, b2, eps and schedule.
-
-    Args:
-        config: lesson 04's `optimizer.json` (keys b1, b2, eps, eps_root, schedule).
-    """
-    _check_config(config)
-    return OptaxAdam(
-        learning_rate=keras_schedule(config["schedule"]),
-        beta_1=float(config["b1"]),
-        beta_2=float(config["b2"]),
-        eps=float(config["eps"]),
-    )
 
 
 def moment_slots(optimizer: keras.optimizers.Adam, variables: Sequence) -> tuple[list, list]:
@@ -207,8 +106,8 @@ def moment_slots(optimizer: keras.optimizers.Adam, variables: Sequence) -> tuple
 def load_adam_state(optimizer, variables: Sequence, mu: Sequence, nu: Sequence, count: int):
     """Copy Optax's `mu`/`nu` into the built `optimizer`'s moments and set `iterations = count`.
 
-    `mu[i]`, `nu[i]` belong to `variables[i]` (arrays or tf.Variables). Use an `OptaxAdam`
-    (`make_adam`) for steps equal to Optax's; a plain Keras Adam places epsilon differently.
+    `mu[i]`, `nu[i]` belong to `variables[i]` (arrays or tf.Variables). Lesson 05's
+    `handed_over_adam` gives steps equal to Optax's; a plain Keras Adam places epsilon differently.
     """
     if not (len(variables) == len(mu) == len(nu)):
         raise ValueError(
@@ -227,23 +126,3 @@ def load_adam_state(optimizer, variables: Sequence, mu: Sequence, nu: Sequence, 
             slot.assign(value.astype(slot.dtype))
     optimizer.iterations.assign(int(count))
     return optimizer
-
-
-def adam_from_optax(config: dict, variables: Sequence, mu: Sequence, nu: Sequence, count=None):
-    """The whole handoff: a Keras Adam built on `variables` that continues Optax's Adam.
-
-    Args:
-        config: lesson 04's `optimizer.json`.
-        variables: the trainable tf.Variables, in the order of `mu` and `nu`.
-        mu, nu: Optax's first and second moments, aligned with `variables`.
-        count: Optax's step count (default: `config["step"]`).
-
-    Returns:
-        The built optimizer; its next `apply_gradients` equals Optax's next update.
-
-    Defined in lesson 05 (`05_tf_finetune`, `handed_over_adam` in the cell tagged `adam-handoff`).
-    """
-    count = int(config["step"] if count is None else np.asarray(count))
-    optimizer = make_adam(config)
-    optimizer.build(list(variables))
-    return load_adam_state(optimizer, variables, mu, nu, count)

@@ -7,7 +7,7 @@ lesson 08 its Flax NNX model; all must look the same to a client
 - `serving_default`: `images` float32 (None, 28, 28, 1) in [0, 1] → `log_probs` float32 (None, 10);
 - `classify_uint8`: `images` uint8 (None, 28, 28) raw pixels → `label` int64 (None,) and
   `probabilities` float32 (None, 10). The scaling happens in TensorFlow inside the signature, with
-  the same ops as `helpers.make_datasets`, so a client sends the pixels it has.
+  the same ops as lesson 01's `make_datasets`, so a client sends the pixels it has.
 
 Lesson 04 writes the module on the page (`ServingModule`, exported by `make export` to
 `helpers.lessons.l04_export`); this file adds the argument checks and the atomic save that lessons

@@ -81,7 +81,7 @@ def check_notebook(nb, name: str = "notebook") -> list[str]:
             if path:
                 problems.append(
                     f"{where}: a machine path in the output ({path.group(0)}); show it relative "
-                    "to the repo (helpers.display_path) or as $MNIST_NPZ"
+                    "to the repo (helpers.artifacts.display_path) or as $MNIST_NPZ"
                 )
             log = LOG_LINE.search(text)
             if log:

@@ -1,12 +1,12 @@
 """Every lesson and deep dive recorded its claims, and every one of them held.
 
-The lessons check their claims as they run (`helpers.Claims`); this re-reads what they recorded,
+The lessons check their claims as they run (`helpers.claims.Claims`); this re-reads what they recorded,
 so a lesson whose claims cell was skipped or edited away fails here, not silently.
 """
 
 import pytest
 
-import helpers
+from helpers.artifacts import read_json
 from helpers.claims import load_claims
 
 STAGES = {
@@ -26,7 +26,7 @@ STAGES = {
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_every_claim_held(stage):
     recorded = load_claims(stage)
-    assert recorded["seed"] == helpers.read_json(f"{stage}/manifest.json", producer=stage)["seed"]
+    assert recorded["seed"] == read_json(f"{stage}/manifest.json", producer=stage)["seed"]
     failed = [c for c in recorded["claims"] if not c["holds"]]
     assert not failed, failed
     assert len(recorded["claims"]) == STAGES[stage], [c["name"] for c in recorded["claims"]]

@@ -15,7 +15,9 @@ import sys
 import numpy as np
 import pytest
 
-import helpers
+from helpers.artifacts import read_json, require
+from helpers.claims import load_claims
+from helpers.data import load_mnist
 
 STAGE = "06_deploy"
 IMAGES = 512  # enough to see a disagreement, quick on a CPU
@@ -23,12 +25,12 @@ TOL = 1e-5  # max |probability difference| between float32 runtimes (the lesson'
 
 
 def _path(name):
-    return helpers.require(f"{STAGE}/{name}", producer=STAGE)
+    return require(f"{STAGE}/{name}", producer=STAGE)
 
 
 @pytest.fixture(scope="module")
 def test_images():
-    (_, _), (x_test, y_test) = helpers.load_mnist()
+    (_, _), (x_test, y_test) = load_mnist()
     return x_test[:IMAGES], y_test[:IMAGES]
 
 
@@ -94,7 +96,7 @@ def test_int8_model_keeps_predictions_and_is_smaller(test_images):
 
 def test_report_matches_the_files():
     """report.json quotes the files' real sizes and passes its own thresholds."""
-    report = helpers.read_json(_path("report.json"))
+    report = read_json(_path("report.json"))
     for name, file in [
         ("LiteRT fp32", "model.tflite"),
         ("LiteRT int8", "model_int8.tflite"),
@@ -106,7 +108,7 @@ def test_report_matches_the_files():
         assert report["sizes_bytes"][name] == os.path.getsize(_path(file)), name
     # The thresholds are the lesson's own, recorded with its claims (tests/stages/test_claims.py
     # checks that they all held); here: the report quotes the values those claims were checked on.
-    recorded = {c["name"]: c["value"] for c in helpers.claims.load_claims(STAGE)["claims"]}
+    recorded = {c["name"]: c["value"] for c in load_claims(STAGE)["claims"]}
     for name in ("LiteRT fp32", "LiteRT fp32, static 256", "ONNX Runtime", "JAX jit"):
         key = f"{name} vs SavedModel, max |Δ probability|"
         assert report["parity"][name]["max_abs_prob_diff"] == recorded[key], name

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-import helpers
+from helpers.artifacts import read_json, require
 
 # stage whose serving/ is tested → (history.json holding the accuracy to match, its producer)
 STAGES = {
@@ -33,10 +33,10 @@ for name in ("jax", "jaxlib", "flax", "optax"):
 import json
 import numpy as np
 import tensorflow as tf
-import helpers
+from helpers.data import load_mnist
 
 model = tf.saved_model.load(sys.argv[1])
-(_, _), (x_test, y_test) = helpers.load_mnist()
+(_, _), (x_test, y_test) = load_mnist()
 images = x_test.astype(np.float32)[..., None] / np.float32(255)  # the training pipeline's floats
 log_probs = model.signatures["serving_default"](images=tf.constant(images))["log_probs"].numpy()
 classified = model.signatures["classify_uint8"](images=tf.constant(x_test))
@@ -61,9 +61,9 @@ print(json.dumps({
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_tensorflow_alone_serves_recorded_accuracy(stage):
     """Both signatures, in a process where JAX cannot be imported, match the recorded accuracy."""
-    serving = helpers.require(f"{stage}/serving", producer=stage)
+    serving = require(f"{stage}/serving", producer=stage)
     history_path, producer = STAGES[stage]
-    history = helpers.read_json(history_path, producer=producer)
+    history = read_json(history_path, producer=producer)
     expected_correct = round(history["epochs"][-1]["eval_accuracy"] * TEST_IMAGES)
 
     done = subprocess.run(

@@ -12,7 +12,7 @@ import pytest
 
 import helpers
 import helpers.artifacts
-from helpers import (
+from helpers.artifacts import (
     MissingArtifactError,
     artifacts_dir,
     atomic_dir,

@@ -1,4 +1,4 @@
-"""The benchmark's arithmetic: FLOP counts, medians and ratios, interleaving, attribution, tables.
+"""The benchmark's arithmetic: FLOP counts, medians and ratios, interleaving, op kinds, tables.
 
 `make bench` prints numbers benchmarks/README.md quotes; these tests pin down how each one is computed, so
 the report cannot silently drift. Fast: no artifacts, no timing of real work.
@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from benchmarks import op_profile, report, stats
+from benchmarks import report, stats
 from benchmarks import run as bench
 from helpers.lessons.l02_flax_model import ConvModel
 
@@ -137,131 +137,6 @@ def test_interleaved_warms_up_calibrates_and_rotates_the_order():
     assert result["a"]["first_call_s"] == pytest.approx(0.1)
 
 
-# ---------------------------------------------------------------------------- per-op profile
-
-HLO = """HloModule jit_train_step, is_scheduled=true
-
-%fused_computation (param_0: f32[256,9408], param_1: f32[9408,200]) -> f32[256,200] {
-  %param_0 = f32[256,9408]{1,0} parameter(0)
-  %param_1 = f32[9408,200]{1,0} parameter(1)
-  ROOT %dot_general.0 = f32[256,200]{1,0} dot(%param_0, %param_1), lhs_contracting_dims={1}, rhs_contracting_dims={0}, metadata={op_name="jit(train_step)/jvp(ConvModel.loss)/ConvModel/Dense_0/dot_general"}
-}
-
-%fused_computation.1 (param_0.1: f32[9408,200]) -> f32[9408,200] {
-  %param_0.1 = f32[9408,200]{1,0} parameter(0)
-  ROOT %add.1 = f32[9408,200]{1,0} add(%param_0.1, %param_0.1), metadata={op_name="jit(train_step)/add"}
-}
-
-%fused_computation.2 (param_0.2: f32[256,200]) -> f32[256,200] {
-  %param_0.2 = f32[256,200]{1,0} parameter(0)
-  ROOT %sub.2 = f32[256,200]{1,0} subtract(%param_0.2, %param_0.2), metadata={op_name="jit(train_step)/jvp(ConvModel.loss)/ConvModel/BatchNorm_1/sub"}
-}
-
-ENTRY %main.9 (images: f32[256,28,28,1], kernel: f32[3,3,1,12], w: f32[9408,200]) -> f32[9408,200] {
-  %images = f32[256,28,28,1]{3,2,1,0} parameter(0)
-  %kernel = f32[3,3,1,12]{3,2,1,0} parameter(1)
-  %w = f32[9408,200]{1,0} parameter(2)
-  %conv = f32[256,28,28,12]{3,2,1,0} convolution(%images, %kernel), window={size=3x3 pad=1_1x1_1}, dim_labels=b01f_01io->b01f, metadata={op_name="jit(train_step)/jvp(ConvModel.loss)/ConvModel/Conv_0/conv_general_dilated"}
-  %flat = f32[256,9408]{1,0} bitcast(%conv)
-  %ynn_fusion = f32[256,200]{1,0} fusion(%flat, %w), kind=kCustom, calls=%fused_computation
-  %bn = f32[256,200]{1,0} fusion(%ynn_fusion), kind=kLoop, calls=%fused_computation.2
-  %dot = f32[9408,200]{1,0} dot(%flat, %bn), lhs_contracting_dims={0}, rhs_contracting_dims={0}
-  ROOT %adam = f32[9408,200]{1,0} fusion(%dot), kind=kLoop, calls=%fused_computation.1, metadata={op_name="jit(train_step)/add"}
-}
-"""
-
-
-def test_hlo_ops_get_their_flops_from_their_shapes():
-    hlo = op_profile.HloModule(HLO)
-    assert hlo.flops("conv") == 256 * stats.conv2d_flops(28, 28, 3, 3, 1, 12)
-    assert hlo.flops("ynn_fusion") == 256 * stats.dense_flops(9408, 200)  # a dot inside a fusion
-    assert hlo.flops("dot") == 2 * 9408 * 200 * 256  # contracting over the batch
-    assert hlo.flops("bn") == hlo.flops("adam") == 0
-
-
-def test_hlo_ops_are_categorised_by_what_they_compute():
-    hlo = op_profile.HloModule(HLO)
-    assert hlo.category("conv") == "convolution"
-    assert hlo.category("ynn_fusion") == hlo.category("dot") == "matmul (dense layers)"
-    assert hlo.category("bn") == "batch norm (elementwise + reductions)"
-    assert hlo.category("adam") == "Adam update"
-    assert hlo.label("ynn_fusion") == "fwd Dense_0 dot_general"
-    assert hlo.consumers()["conv"] == {"ynn_fusion", "dot"}  # through the bitcast
-
-
-def test_attribution_splits_the_whole_step_and_charges_gaps_to_pending_async_ops():
-    ops = [
-        ("conv", 0.0, 1.0),  # launched; runs asynchronously until its consumer starts at 5
-        ("ynn_fusion", 5.0, 9.0),  # then nothing runs from 9 to 10 and nothing is pending
-        ("adam", 10.0, 12.0),
-        ("bn", 11.0, 12.0),  # overlaps adam: that second is split
-    ]
-    consumers = {"conv": {"ynn_fusion"}, "ynn_fusion": {"bn"}}
-    times = op_profile.attribute_window(ops, (-2.0, 14.0), {"conv"}, consumers)
-    assert times == {
-        "conv": 5.0,
-        "ynn_fusion": 4.0,
-        "idle (no op running)": 1.0,
-        "adam": 1.5,
-        "bn": 0.5,
-        "dispatch + sync (outside the program)": 4.0,
-    }
-    assert sum(times.values()) == 16.0  # the window's length
-    # Two such steps back to back in one window: every op name occurs twice, each launch of
-    # `conv` waits for the consumer that follows *it*; 12 → 14 between the steps is idle.
-    twice = ops + [(name, s + 14.0, e + 14.0) for name, s, e in ops]
-    times2 = op_profile.attribute_window(twice, (-2.0, 28.0), {"conv"}, consumers)
-    assert times2 == {
-        "conv": 10.0,
-        "ynn_fusion": 8.0,
-        "idle (no op running)": 4.0,
-        "adam": 3.0,
-        "bn": 1.0,
-        "dispatch + sync (outside the program)": 4.0,
-    }
-
-
-def event(name, ts, dur, op=None):
-    """A Chrome-trace complete event, as XLA:CPU writes one per op (`hlo_op` in its args)."""
-    args = {"hlo_op": op, "hlo_module": "jit_train_step"} if op else {}
-    return {"ph": "X", "name": name, "ts": ts, "dur": dur, "args": args}
-
-
-def fake_trace():
-    events = []
-    for start in (0.0, 100.0):  # two marked steps of 20 µs each
-        events += [
-            event(op_profile.MARKER, start, 20.0),
-            event("ynn_fusion", start + 2, 10.0, "ynn_fusion"),
-            event("adam", start + 12, 6.0, "adam"),
-        ]
-    return events
-
-
-def test_breakdown_reports_per_step_times_of_the_median_window():
-    events = fake_trace()
-    result = op_profile.breakdown(events, HLO, "jit_train_step", matmul_flops_per_s=1e12)
-    assert result["windows"] == 2 and result["steps"] == 1
-    assert result["wall_ms_per_step"] == pytest.approx(0.02)
-    shares = {c["category"]: c["share"] for c in result["categories"]}
-    assert shares == pytest.approx(
-        {
-            "matmul (dense layers)": 0.5,
-            "Adam update": 0.3,
-            "dispatch + sync (outside the program)": 0.2,
-        }
-    )
-    matmul = next(c for c in result["categories"] if c["category"].startswith("matmul"))
-    assert matmul["gflops_per_s"] == pytest.approx(256 * 3_763_200 / 10e-6 / 1e9)
-    per_two = op_profile.breakdown(events, HLO, "jit_train_step", steps_per_window=2)
-    assert per_two["steps"] == 2 and per_two["wall_ms_per_step"] == pytest.approx(0.01)
-    # A third window slowed down by another process is not the one reported (the median is).
-    slow = [event(op_profile.MARKER, 200.0, 80.0), event("ynn_fusion", 202, 70.0, "ynn_fusion")]
-    robust = op_profile.breakdown(events + slow, HLO, "jit_train_step")
-    assert robust["window_ms_per_step"] == pytest.approx([0.02, 0.02, 0.08])
-    assert robust["wall_ms_per_step"] == pytest.approx(0.02)
-
-
 # ---------------------------------------------------------------------------- tables
 
 
@@ -294,9 +169,7 @@ def test_number_formats():
 # ---------------------------------------------------------------------------- the whole report
 
 
-def fake_results(
-    jax_s=0.1, fused_s=0.05, limit_s=0.05, litert_s=0.001, matmul_s=0.1, with_profile=False
-):
+def fake_results(jax_s=0.1, fused_s=0.05, limit_s=0.05, litert_s=0.001, matmul_s=0.1):
     per_step = {
         "matmul": matmul_s,
         "jax": jax_s,
@@ -323,7 +196,6 @@ def fake_results(
         "train_per_image": 11_809_632,
         "xla_train_per_image": 11.9e6,
         "parameters": 1_884_130,
-        "hlo_text": "not written to results.json",
     }
     memory = {"jax": {"peak_rss_bytes": 600 * 2**20}, "tf_tape": {"error": "exit 1: boom"}}
     meta = {
@@ -337,13 +209,8 @@ def fake_results(
         "wall_seconds": 300.0,
     }
     lessons = {"error": "no artifacts/run_times.tsv: run `make run` to record the lessons' times"}
-    profile = (
-        op_profile.breakdown(fake_trace(), HLO, "jit_train_step", 1e12)
-        if with_profile
-        else {"error": "RuntimeError: no trace"}
-    )
-    programs = op_profile.compare_programs({"JAX": HLO_A, "TF limit": HLO_B})
-    return bench.assemble(timings, flops, inference, memory, profile, lessons, meta, programs)
+    programs = stats.compare_programs({"JAX": HLO_A, "TF limit": HLO_B})
+    return bench.assemble(timings, flops, inference, memory, lessons, meta, programs)
 
 
 def test_ratios_fractions_and_goals_come_from_the_medians():
@@ -355,7 +222,7 @@ def test_ratios_fractions_and_goals_come_from_the_medians():
     assert jax_row["of_matmul_limit"] == pytest.approx(2560 * 11_809_632 / limit)
     assert r["training"]["tf_fused"]["vs_jax"] == pytest.approx(2.0)
     assert r["inference"]["onnx"]["256"]["images_per_second"] == pytest.approx(250)
-    assert "hlo_text" not in r["flops"]
+    assert r["inference"]["litert"]["1"]["vs_jax"] == pytest.approx(1.0)
     ratios = r["ratios"]
     assert ratios["tf_fused_over_tf_limit"] == pytest.approx(1.0)
     assert ratios["tf_fused_over_jax"] == pytest.approx(2.0)
@@ -371,7 +238,7 @@ def test_ratios_fractions_and_goals_come_from_the_medians():
 
 
 def test_the_report_states_date_machine_and_every_table():
-    text = bench.render(fake_results())
+    text = report.render(fake_results())
     assert text.startswith(
         "Measured by `make bench` on 2026-01-01 00:00 UTC: Test CPU, 2 logical CPUs"
     )
@@ -382,16 +249,9 @@ def test_the_report_states_date_machine_and_every_table():
     assert "| `tf_fused_over_tf_limit`" in text and "goal ≥ 0.97: held" in text
     assert "the JAX step is slower than TF running its program here" in text
     assert "| `custom-call:__onednn$matmul`" in text
-    assert "profile unavailable (RuntimeError: no trace)" in text
+    assert "their optimized HLO has 4 ops (jaxlib) and 3 (TF)" in text
     assert "run `make run` to record the lessons' times" in text
     assert "issue" not in text.lower()
-
-
-def test_the_report_shows_the_profile_by_category_and_op():
-    text = bench.render(fake_results(with_profile=True))
-    assert "traced 2 windows of 1 consecutive steps; shown: the median window (0.0 ms" in text
-    assert "| matmul (dense layers)" in text and "50.0%" in text
-    assert "`ynn_fusion` (fwd Dense_0 dot_general)" in text
 
 
 HLO_A = """HloModule a
@@ -401,12 +261,14 @@ HLO_A = """HloModule a
   ROOT %add = f32[4]{0} add(f32[4]{0} %p0, f32[4]{0} %p0)
 }
 
-ENTRY %main (x: f32[4,8], w: f32[8,4]) -> f32[4] {
+ENTRY %main (x: f32[4,8], w: f32[8,4]) -> (f32[4], f32[4,4]) {
   %x = f32[4,8]{1,0} parameter(0)
   %w = f32[8,4]{1,0} parameter(1)
   %dot = f32[4,4]{1,0} dot(f32[4,8]{1,0} %x, f32[8,4]{1,0} %w), lhs_contracting_dims={1}, rhs_contracting_dims={0}
   %copy = f32[4,4]{0,1} copy(f32[4,4]{1,0} %dot)
-  ROOT %fusion = f32[4]{0} fusion(f32[4,4]{0,1} %copy), kind=kLoop, calls=%fused_add
+  %fusion = f32[4]{0} fusion(f32[4,4]{0,1} %copy), kind=kLoop, calls=%fused_add
+  %loop = (s32[], /*index=1*/f32[4]{0}) while((s32[], f32[4]{0}) %init), condition=%c, body=%b
+  ROOT %out = (f32[4]{0}, f32[4,4]{1,0}) tuple(f32[4]{0} %fusion, f32[4,4]{1,0} %dot)
 }
 """
 HLO_B = (
@@ -420,17 +282,24 @@ HLO_B = (
 
 
 def test_op_kinds_counts_entry_ops_by_kind_and_heavy_ops_by_shape():
-    from benchmarks.op_profile import op_kinds
+    # Not the fused computation's `add`, nor parameters and tuples; a tuple-shaped `while` is read.
+    assert stats.op_kinds(HLO_A) == {
+        "dot": 1,
+        "dot f32[4,4]": 1,
+        "copy": 1,
+        "copy f32[4,4]": 1,
+        "fusion:kLoop": 1,
+        "while": 1,
+    }
+    kcustom = HLO_A.replace("kind=kLoop", "kind=kCustom")  # XNNPACK's ynn_fusion on XLA:CPU
+    assert stats.op_kinds(kcustom)["fusion:kCustom"] == 1
+    with pytest.raises(ValueError, match="no ENTRY"):
+        stats.op_kinds(HLO_A.replace("ENTRY ", ""))
 
-    kinds = op_kinds(HLO_A)
-    assert kinds == {"dot": 1, "dot f32[4,4]": 1, "copy": 1, "copy f32[4,4]": 1, "fusion:kLoop": 1}
 
-
-def test_compare_programs_lists_only_what_differs():
-    from benchmarks.op_profile import compare_programs
-
-    result = compare_programs({"JAX": HLO_A, "TF": HLO_B})
-    assert result["totals"] == {"JAX": 3, "TF": 2}
+def test_compare_programs_lists_only_what_differs_largest_first():
+    result = stats.compare_programs({"JAX": HLO_A, "TF": HLO_B})
+    assert result["totals"] == {"JAX": 4, "TF": 3}
     kinds = {r["kind"]: (r["JAX"], r["TF"]) for r in result["differences"]}
     assert kinds == {
         "copy": (1, 0),
@@ -440,14 +309,21 @@ def test_compare_programs_lists_only_what_differs():
         "custom-call:__onednn$matmul": (0, 1),
         "custom-call:__onednn$matmul f32[4,4]": (0, 1),
     }
+    two_more = HLO_B.replace(
+        "  ROOT", "  %c1 = f32[4]{0} copy(%x)\n  %c2 = f32[4]{0} copy(%x)\n  ROOT"
+    )
+    first = stats.compare_programs({"JAX": HLO_A, "TF": two_more})["differences"][0]
+    assert first == {"kind": "copy f32[4]", "JAX": 0, "TF": 2}  # the largest difference first
 
 
 def test_a_ratio_within_the_timing_spread_is_called_a_tie():
-    programs = op_profile.compare_programs({"JAX": HLO_A, "TF limit": HLO_B})
-    tie = "\n".join(bench.render_programs(programs, {"jax_over_tf_limit": 0.99}, noise=0.1))
+    programs = stats.compare_programs({"JAX": HLO_A, "TF limit": HLO_B})
+    tie = "\n".join(report.render_programs(programs, {"jax_over_tf_limit": 0.99}, noise=0.1))
     assert "as fast as TF running its program, within the timing spread (10%)" in tie
-    slower = "\n".join(bench.render_programs(programs, {"jax_over_tf_limit": 0.8}, noise=0.1))
+    slower = "\n".join(report.render_programs(programs, {"jax_over_tf_limit": 0.8}, noise=0.1))
     assert "the JAX step is slower than TF running its program" in slower
+    failed = report.render_programs({"error": "ValueError: no HLO"}, {}, noise=0.1)
+    assert failed == ["**The two XLA programs**: not compared (ValueError: no HLO)."]
 
 
 def test_paired_ratio_cancels_load_changes_between_rounds():

@@ -150,17 +150,24 @@ def test_installed_version_reads_pips_metadata():
     assert colab.installed_version("no-such-distribution-here") is None
 
 
-def test_every_lesson_opens_with_the_colab_cell():
+def test_every_notebook_opens_with_the_colab_cell():
     import nbformat
 
     cells = {}
-    for path in sorted((REPO_ROOT / "notebooks").glob("0*.ipynb")):
+    notebooks = [
+        *(REPO_ROOT / "notebooks").glob("0*.ipynb"),
+        *(REPO_ROOT / "solutions").glob("*.ipynb"),
+    ]
+    for path in sorted(notebooks):
         first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
         cells[path.name] = first.source
     assert cells and all('if "google.colab" in sys.modules:' in s for s in cells.values()), list(
         cells
     )
-    assert len(set(cells.values())) == 1, "one setup cell, identical in every lesson"
+    assert len(cells) == 20 and len(set(cells.values())) == 1, (
+        "one setup cell, identical everywhere"
+    )
+    assert len(next(iter(cells.values())).splitlines()) <= 12
     # Outside Colab it must do nothing at all: executing it here changes nothing.
     before = set(sys.modules)
     exec(compile(next(iter(cells.values())), "colab-cell", "exec"), {})

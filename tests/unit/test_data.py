@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import helpers.data
-from helpers import MnistUnavailableError, load_mnist, make_datasets
+from helpers.data import MnistUnavailableError, load_mnist
+from helpers.lessons.l01_data import make_datasets, scale
 
 SMALL = {
     "x_train": ((12, 28, 28), np.uint8),
@@ -236,8 +237,8 @@ def test_element_shapes_dtypes_and_ranges(synthetic):
 
 
 def test_scale_eagerly():
-    """`_scale` runs traced inside `map`; called directly it shows the same conversion."""
-    images, labels = helpers.data._scale(np.array([[[0, 255]]], np.uint8), np.array([3], np.uint8))
+    """`scale` runs traced inside `map`; called directly it shows the same conversion."""
+    images, labels = scale(np.array([[[0, 255]]], np.uint8), np.array([3], np.uint8))
     np.testing.assert_allclose(images.numpy(), [[[[0.0], [1.0]]]])
     np.testing.assert_array_equal(labels.numpy(), [np.eye(10)[3]])
 
@@ -314,33 +315,3 @@ def test_make_data_refuses_a_bad_file_and_leaves_the_cache_alone(monkeypatch, tm
     with pytest.raises(MnistUnavailableError, match="MNIST_NPZ|Cannot read"):
         install_to_keras_cache()
     assert not (tmp_path / "keras" / "datasets" / "mnist.npz").exists()
-
-
-def test_lesson_01_cell_and_helpers_copy_give_identical_batches():
-    """Lesson 01 writes the pipeline on the page; `helpers.make_datasets` must stay the same code."""
-    import tensorflow as tf
-
-    from tools.notebook_code import exec_tagged
-
-    lesson = exec_tagged(
-        "01_data.ipynb", "input-pipeline", {"tf": tf, "np": np, "load_mnist": load_mnist}
-    )
-    rng = np.random.default_rng(7)
-    data = (
-        (rng.integers(0, 256, (700, 28, 28), np.uint8), rng.integers(0, 10, 700, np.uint8)),
-        (rng.integers(0, 256, (50, 28, 28), np.uint8), rng.integers(0, 10, 50, np.uint8)),
-    )
-    for batch_size, seed in [(64, 0), (100, 3)]:
-        (train, test) = make_datasets(batch_size=batch_size, seed=seed, data=data)
-        (lesson_train, lesson_test) = lesson["make_datasets"](
-            batch_size=batch_size, seed=seed, data=data
-        )
-        pairs = [(train(1), lesson_train(1)), (train(2), lesson_train(2)), (test, lesson_test)]
-        for a, b in pairs:
-            assert a.element_spec == b.element_spec
-            for _ in range(2):  # the same batches, in the same order, bit for bit
-                batches = list(zip(a, b, strict=True))
-                assert batches
-                for (x1, y1), (x2, y2) in batches:
-                    np.testing.assert_array_equal(x1.numpy(), x2.numpy())
-                    np.testing.assert_array_equal(y1.numpy(), y2.numpy())

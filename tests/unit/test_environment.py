@@ -6,8 +6,7 @@ from importlib import metadata
 
 import pytest
 
-from helpers import package_versions, prepare_environment
-from helpers.environment import QUIET_AND_SHARE
+from helpers.environment import QUIET_AND_SHARE, package_versions, prepare_environment
 
 VARIABLES = [
     "TF_CPP_MIN_LOG_LEVEL",

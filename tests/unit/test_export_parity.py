@@ -21,8 +21,8 @@ import pytest
 import tensorflow as tf
 from jax.experimental import jax2tf
 
-from helpers import fix_frozen
 from helpers.lessons import l05_tf_finetune as tf_step  # lesson 05's cells, by make export
+from helpers.trees import fix_frozen
 
 PLATFORMS = ("cpu", "cuda")
 FEATURES = 6

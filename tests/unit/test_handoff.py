@@ -6,9 +6,8 @@ only show a loss jump). The model is two Dense layers (212 parameters), the sche
 lesson 03's form with a 3-step staircase so the decay kicks in within the test. Both sides get
 the same gradients (computed by JAX at each side's own parameters), so only the optimizers are
 compared. Tiny gradients on one leaf make epsilon's placement matter, as it does for the real
-model's rarely-updated parameters.
-
-Used in: 05_tf_finetune.
+model's rarely-updated parameters. The handoff tested is lesson 05's own (`OptaxAdam`,
+`keras_schedule`, `handed_over_adam`), as `make export` writes it from the lesson's cells.
 """
 
 import jax
@@ -20,6 +19,7 @@ import pytest
 import tensorflow as tf
 
 from helpers import handoff
+from helpers.lessons.l05_tf_finetune import OptaxAdam, handed_over_adam, keras_schedule
 
 JAX_STEPS = 7  # steps before the handoff (count = 7, two staircase decays)
 SCHEDULE = {
@@ -143,8 +143,8 @@ def test_one_step_matches_optax(exported, tmp_path):
     """From the handed-over state, one Keras step equals Optax's next step (≤ 1e-6 relative)."""
     variables = _restored_variables(exported, tmp_path)
     assert all(v.name.endswith(":0") for v in variables)
-    optimizer = handoff.adam_from_optax(
-        exported["config"], variables, exported["mu"], exported["nu"]
+    optimizer = handed_over_adam(
+        exported["config"], variables, exported["mu"], exported["nu"], exported["count"]
     )
     assert int(optimizer.iterations.numpy()) == exported["count"] == JAX_STEPS
     (tf_params,) = _keras_steps(optimizer, variables, exported, 1)
@@ -161,8 +161,8 @@ def test_one_step_matches_optax(exported, tmp_path):
 def test_later_steps_stay_close(exported, tmp_path):
     """OptaxAdam recomputes epsilon every step (also XLA-compiled): 10 steps on, still ≤ 1e-6."""
     variables = _restored_variables(exported, tmp_path)
-    optimizer = handoff.adam_from_optax(
-        exported["config"], variables, exported["mu"], exported["nu"]
+    optimizer = handed_over_adam(
+        exported["config"], variables, exported["mu"], exported["nu"], exported["count"]
     )
     tf_run = _keras_steps(optimizer, variables, exported, 10, jit_compile=True)
     jax_run = _jax_steps(exported, 10)
@@ -173,7 +173,7 @@ def test_constant_epsilon_drifts(exported, tmp_path):
     """Why OptaxAdam: a plain Adam with epsilon fixed for the first step drifts on tiny gradients."""
     variables = _restored_variables(exported, tmp_path)
     epsilon = handoff.keras_epsilon(CONFIG["eps"], CONFIG["b2"], exported["count"])
-    optimizer = keras.optimizers.Adam(handoff.keras_schedule(SCHEDULE), epsilon=epsilon)
+    optimizer = keras.optimizers.Adam(keras_schedule(SCHEDULE), epsilon=epsilon)
     optimizer.build(variables)
     handoff.load_adam_state(optimizer, variables, exported["mu"], exported["nu"], exported["count"])
     tf_run = _keras_steps(optimizer, variables, exported, 10)
@@ -185,7 +185,7 @@ def test_constant_epsilon_drifts(exported, tmp_path):
 def test_guides_restart_does_not_match(exported, tmp_path):
     """The guide's way (fresh Adam, iterations set to the step) makes a much larger first step."""
     variables = _restored_variables(exported, tmp_path)
-    optimizer = keras.optimizers.Adam(handoff.keras_schedule(SCHEDULE))
+    optimizer = keras.optimizers.Adam(keras_schedule(SCHEDULE))
     optimizer.build(variables)
     optimizer.iterations.assign(exported["count"])
     (tf_params,) = _keras_steps(optimizer, variables, exported, 1)
@@ -196,7 +196,7 @@ def test_guides_restart_does_not_match(exported, tmp_path):
 def test_keras_default_epsilon_does_not_match(exported, tmp_path):
     """With the moments handed over but Keras' own epsilon, the tiny-gradient leaf moves wrongly."""
     variables = _restored_variables(exported, tmp_path)
-    optimizer = keras.optimizers.Adam(handoff.keras_schedule(SCHEDULE))  # epsilon=1e-7
+    optimizer = keras.optimizers.Adam(keras_schedule(SCHEDULE))  # epsilon=1e-7
     optimizer.build(variables)
     handoff.load_adam_state(optimizer, variables, exported["mu"], exported["nu"], exported["count"])
     (tf_params,) = _keras_steps(optimizer, variables, exported, 1)
@@ -207,41 +207,22 @@ def test_keras_default_epsilon_does_not_match(exported, tmp_path):
 
 def test_schedule_and_epsilon():
     """The Keras schedule follows Optax's staircase; epsilon is Optax's scaled by √(1 - b2^t)."""
-    schedule = handoff.keras_schedule(SCHEDULE)
+    schedule = keras_schedule(SCHEDULE)
     optax_schedule = optax.exponential_decay(**{k: v for k, v in SCHEDULE.items() if k != "name"})
     for step in (0, 2, 3, 7, 100):
         np.testing.assert_allclose(float(schedule(step)), float(optax_schedule(step)), rtol=1e-6)
-    assert handoff.keras_schedule(0.5) == 0.5
     assert handoff.keras_epsilon(1e-8, 0.999, 702) == pytest.approx(1e-8 * np.sqrt(1 - 0.999**703))
-    optimizer = handoff.make_adam({**CONFIG, "step": 702, "schedule": SCHEDULE})
+    optimizer = OptaxAdam(learning_rate=schedule, beta_1=0.9, beta_2=0.999, eps=1e-8)
     optimizer.build([tf.Variable(1.0)])
     optimizer.iterations.assign(702)
     assert float(optimizer.epsilon) == pytest.approx(
         handoff.keras_epsilon(1e-8, 0.999, 702), rel=1e-5
     )
-    assert optimizer.get_config()["eps"] == 1e-8
-    with pytest.raises(TypeError, match="eps"):
-        handoff.OptaxAdam(epsilon=1e-7)
-
-
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"eps_root": 1e-8}, "eps_root"),
-        ({"optimizer": "sgd"}, "adam"),
-        ({"nesterov": True}, "nesterov"),
-        ({"schedule": {"name": "cosine_decay_schedule"}}, "no Keras equivalent"),
-        ({"schedule": {**SCHEDULE, "transition_begin": 5}}, "transition_begin"),
-    ],
-)
-def test_unsupported_configs_are_refused(change, message):
-    with pytest.raises(ValueError, match=message):
-        handoff.make_adam({**CONFIG, "step": 7, "schedule": SCHEDULE, **change})
 
 
 def test_bad_inputs_fail_clearly(exported):
     variables = [tf.Variable(p) for p in _flat(exported["params"])]
-    optimizer = handoff.make_adam(exported["config"])
+    optimizer = OptaxAdam(learning_rate=0.01)
     with pytest.raises(ValueError, match="Build the optimizer first"):
         handoff.load_adam_state(optimizer, variables, exported["mu"], exported["nu"], 7)
     optimizer.build(variables)
@@ -258,7 +239,7 @@ def test_bad_inputs_fail_clearly(exported):
 def test_renamed_slots_fail_loudly(exported, monkeypatch):
     """If Keras stops keeping `_momentums` (or renames the slots), the handoff says so."""
     variables = [tf.Variable(p) for p in _flat(exported["params"])]
-    optimizer = handoff.make_adam(exported["config"])
+    optimizer = OptaxAdam(learning_rate=0.01)
     optimizer.build(variables)
     monkeypatch.setattr(optimizer, "_velocities", optimizer._momentums)  # wrong role
     with pytest.raises(RuntimeError, match="velocity slot"):
@@ -266,44 +247,3 @@ def test_renamed_slots_fail_loudly(exported, monkeypatch):
     monkeypatch.delattr(optimizer, "_momentums")
     with pytest.raises(RuntimeError, match="no longer exposes"):
         handoff.moment_slots(optimizer, variables)
-
-
-def _trainable_like(exported, tmp_path):
-    """What lesson 04's trainable SavedModel offers lesson 05: params and the Adam state."""
-    from types import SimpleNamespace
-
-    return SimpleNamespace(
-        params=_restored_variables(exported, tmp_path),
-        adam_mu=[tf.Variable(m) for m in exported["mu"]],
-        adam_nu=[tf.Variable(v) for v in exported["nu"]],
-        adam_count=tf.Variable(np.int32(exported["count"])),
-    )
-
-
-def test_lesson_05_cells_and_helpers_copy_take_identical_steps(exported, tmp_path):
-    """Lesson 05 writes OptaxAdam and the handoff on the page; helpers.handoff must stay the same."""
-    from tools.notebook_code import exec_tagged
-
-    model = _trainable_like(exported, tmp_path / "lesson")
-    namespace = {
-        "keras": keras,
-        "handoff": handoff,
-        "opt_config": exported["config"],
-        "model": model,
-    }
-    exec_tagged("05_tf_finetune.ipynb", "optax-adam", namespace)
-    exec_tagged("05_tf_finetune.ipynb", "adam-handoff", namespace)  # runs handed_over_adam(model)
-    lesson_optimizer = namespace["optimizer"]
-    assert type(lesson_optimizer).__name__ == "OptaxAdam"
-    assert int(lesson_optimizer.iterations.numpy()) == exported["count"]
-
-    variables = _restored_variables(exported, tmp_path / "helper")
-    helper_optimizer = handoff.adam_from_optax(
-        exported["config"], variables, exported["mu"], exported["nu"]
-    )
-    lesson_run = _keras_steps(lesson_optimizer, model.params, exported, 10, jit_compile=True)
-    helper_run = _keras_steps(helper_optimizer, variables, exported, 10, jit_compile=True)
-    for step, (ours, theirs) in enumerate(zip(helper_run, lesson_run, strict=True)):
-        for a, b, name in zip(ours, theirs, exported["names"], strict=True):
-            np.testing.assert_array_equal(a, b, err_msg=f"step {step + 1}, {name}")
-    assert _rel_diff(lesson_run[0], _jax_steps(exported, 1)[0]) <= TOL  # and both continue Optax

@@ -11,7 +11,7 @@ import re
 import nbformat
 import pytest
 
-from tools.notebook_code import NOTEBOOKS
+from tests.notebook_code import NOTEBOOKS
 
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 DEEP_DIVES = sorted(NOTEBOOKS.glob("[0-9][0-9]b_*.ipynb"))

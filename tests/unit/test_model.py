@@ -48,7 +48,7 @@ def test_dropout_changes_train_mode_outputs_only_with_a_new_key(batch):
 
 
 def test_reading_a_tag_that_no_cell_has_fails_loudly():
-    from tools.notebook_code import tagged_source
+    from tests.notebook_code import tagged_source
 
     with pytest.raises(
         LookupError, match="no code cell tagged 'no-such-tag' in notebooks/02_flax_model.ipynb"

@@ -17,9 +17,11 @@ import optax
 import pytest
 import tensorflow as tf
 
-from helpers import handoff, read_json, recipe, write_json
+from helpers import recipe
+from helpers.artifacts import read_json, write_json
 from helpers.checkpoint import save_checkpoint
-from tools.notebook_code import exec_tagged, tagged_source
+from helpers.lessons.l05_tf_finetune import handed_over_adam
+from tests.notebook_code import exec_tagged, tagged_source
 
 STEPS_PER_EPOCH = recipe.STEPS_PER_EPOCH
 STEP = 3 * STEPS_PER_EPOCH  # where lesson 03 stops: 702
@@ -72,15 +74,11 @@ def _through_lessons(tmp_path, decay_rate=None):
         adam_nu=[tf.Variable(0.01 * x) for x in leaves],
         adam_count=tf.Variable(np.int32(STEP)),
     )
-    namespace = {
-        "keras": keras,
-        "handoff": handoff,
-        "opt_config": read_json(tmp_path / "optimizer.json"),
-        "model": model,
-    }
-    exec_tagged("05_tf_finetune.ipynb", "optax-adam", namespace)
-    exec_tagged("05_tf_finetune.ipynb", "adam-handoff", namespace)
-    return lesson03, namespace["opt_config"], namespace["optimizer"]
+    opt_config = read_json(tmp_path / "optimizer.json")  # what lesson 05 reads
+    optimizer = handed_over_adam(
+        opt_config, model.params, model.adam_mu, model.adam_nu, model.adam_count.numpy()
+    )
+    return lesson03, opt_config, optimizer
 
 
 @pytest.mark.parametrize("decay_rate", [None, 0.9], ids=["as-taught", "exercise-03.3"])

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import display_train_curves, plot_confusion_matrix, show_digits
-from helpers.plotting import HANDOFF_LABEL, confusion_matrix
+from helpers.plotting import (
+    HANDOFF_LABEL,
+    confusion_matrix,
+    display_train_curves,
+    plot_confusion_matrix,
+    show_digits,
+)
 
 EPOCHS, STEPS = 3, 20
 

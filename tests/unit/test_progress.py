@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from helpers import Progress
+from helpers.progress import Progress
 
 
 def _bars(text: str) -> list[str]:

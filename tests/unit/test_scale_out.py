@@ -6,8 +6,6 @@ synthetic data: the JAX worker must take lesson 03's steps, the TensorFlow fine-
 lesson's code and must train and combine the replicas' statistics.
 """
 
-import ast
-import inspect
 import re
 import socket
 import subprocess
@@ -21,14 +19,19 @@ import optax
 import psutil
 import pytest
 
-import helpers.mw_worker as mw_worker
-from helpers import launcher
 from helpers.checkpoint import save_checkpoint
-from helpers.dp_worker import restore_state, train_shard
-from helpers.launcher import LaunchError, free_ports, jax_commands, launch, running_workers
 from helpers.lessons.l02_flax_model import ConvModel
 from helpers.lessons.l03_jax_training import train_step
-from tools.notebook_code import definitions, tagged_definitions
+from helpers.lessons.l09_scale_out import fine_tune
+from helpers.scale_out import launcher
+from helpers.scale_out.jax_worker import restore_state, train_shard
+from helpers.scale_out.launcher import (
+    LaunchError,
+    free_ports,
+    jax_commands,
+    launch,
+    running_workers,
+)
 
 PY = sys.executable
 
@@ -80,7 +83,9 @@ def test_free_ports_are_distinct_and_free_on_localhost():
 
 
 def test_running_workers_finds_a_worker_by_its_module_name():
-    proc = subprocess.Popen([PY, "-c", "import time; time.sleep(30)", "helpers.dp_worker"])
+    proc = subprocess.Popen(
+        [PY, "-c", "import time; time.sleep(30)", "helpers.scale_out.jax_worker"]
+    )
     try:
         time.sleep(0.5)
         assert proc.pid in running_workers()
@@ -94,8 +99,11 @@ def test_jax_commands_give_each_process_its_id_and_one_shared_coordinator(tmp_pa
     commands = jax_commands(2, 2, 5, tmp_path / "out.npz")
     assert [c[c.index("--process-id") + 1] for c in commands] == [0, 1]
     ports = {c[c.index("--port") + 1] for c in commands}
-    assert len(ports) == 1 and all("helpers.dp_worker" in c for c in commands)
-    assert set(launcher.WORKER_MODULES) >= {"helpers.dp_worker", "helpers.mw_worker"}
+    assert len(ports) == 1 and all("helpers.scale_out.jax_worker" in c for c in commands)
+    assert set(launcher.WORKER_MODULES) >= {
+        "helpers.scale_out.jax_worker",
+        "helpers.scale_out.tf_worker",
+    }
 
 
 RECORD = {
@@ -155,18 +163,6 @@ def test_the_jax_worker_takes_lesson_03s_steps(checkpoint_and_batches):
     assert len(seconds) == 3
 
 
-@pytest.mark.parametrize("name", ["load_for_fine_tune", "distributed_step", "fine_tune"])
-def test_the_fine_tune_helpers_are_the_lessons_code(name):
-    lesson = tagged_definitions("09_scale_out.ipynb", {"distributed-fine-tune"})
-    helper = definitions(ast.parse(inspect.getsource(mw_worker)))
-    assert name in lesson, (
-        f"lesson 09 no longer defines {name} in a cell tagged distributed-fine-tune"
-    )
-    assert ast.dump(helper[name]) == ast.dump(lesson[name]), (
-        f"helpers/mw_worker.py's {name} differs from lesson 09's: copy the lesson's cell"
-    )
-
-
 @pytest.fixture(scope="module")
 def tiny_trainable(tmp_path_factory):
     """A SavedModel shaped like lesson 09's `trainable/`: a linear classifier of 4 features."""
@@ -214,7 +210,7 @@ def test_the_distributed_fine_tune_trains_and_keeps_the_batchs_statistics(tiny_t
 
     path, images, labels = tiny_trainable
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    model, losses, seconds = mw_worker.fine_tune(strategy, path, images, labels, RECORD)
+    model, losses, seconds = fine_tune(strategy, path, images, labels, RECORD)
     assert len(losses) == len(seconds) == 6 and losses[-1] < losses[0]
     np.testing.assert_allclose(model.stats[0].numpy(), images[-1].mean(0), rtol=1e-5, atol=1e-6)
     assert np.abs(model.params[0].numpy()).max() > 0  # the parameters moved

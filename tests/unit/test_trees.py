@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from flax.core import FrozenDict, freeze
 
-import helpers
-from helpers import fix_frozen
+from helpers.trees import fix_frozen
 
 
 def _assert_plain(tree):
@@ -90,7 +89,9 @@ def test_leaves_are_the_same_objects_with_dtype_and_shape():
 
 
 def test_guide_name_is_the_same_function():
-    assert helpers._fix_frozen is fix_frozen
+    from helpers.trees import _fix_frozen
+
+    assert _fix_frozen is fix_frozen
 
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["dict", "FrozenDict"])

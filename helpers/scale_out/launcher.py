@@ -6,7 +6,7 @@ gets its own session (process group), so a timeout, a failure of one of them or 
 notebook cell kills all of them, children included. Their output goes to log files; when one
 fails, the error names it and shows the end of every log.
 
-`python -m helpers.launcher` (`make scale-out`) runs lesson 09's two-process JAX training on its
+`python -m helpers.scale_out.launcher` (`make scale-out`) runs lesson 09's two-process JAX training on its
 own, given lesson 03's checkpoint and lesson 09's batches.
 """
 
@@ -22,7 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKER_MODULES = ("helpers.dp_worker", "helpers.mw_worker")  # what lesson 09 launches
+WORKER_MODULES = (
+    "helpers.scale_out.jax_worker",
+    "helpers.scale_out.tf_worker",
+)  # what lesson 09 launches
 LOG_TAIL = 3000  # characters of each log shown when a launch fails
 
 
@@ -140,7 +143,7 @@ def jax_commands(num_processes: int, local_devices: int, steps: int, out: Path) 
     """The command lines of lesson 09's data-parallel JAX processes, one per simulated host."""
     (port,) = free_ports(1)
     return [
-        [sys.executable, "-m", "helpers.dp_worker", "--process-id", i]
+        [sys.executable, "-m", "helpers.scale_out.jax_worker", "--process-id", i]
         + ["--num-processes", num_processes, "--local-devices", local_devices]
         + ["--port", port, "--steps", steps, "--out", out]
         for i in range(num_processes)

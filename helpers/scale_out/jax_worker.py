@@ -1,4 +1,4 @@
-"""One process of lesson 09's multi-process (multi-host) JAX training, started by helpers.launcher.
+"""One process of lesson 09's multi-process (multi-host) JAX training, started by helpers.scale_out.launcher.
 
 Every process runs this same program. `jax.distributed.initialize` joins them into one JAX
 runtime whose devices are all processes' devices together; the mesh spans them all, the state is
