@@ -152,9 +152,10 @@ def setup_colab(
         run([sys.executable, "-m", "pip", "install", "--quiet", *packages], check=True)
         importlib.invalidate_caches()
     if installed(WORKSHOP_DIST) is None:
-        run(
+        run(  # quiet: setuptools warns about every editable install, even with --quiet
             [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(workshop)],
             check=True,
+            capture_output=True,
         )
     if str(workshop) not in sys.path:
         sys.path.insert(0, str(workshop))

@@ -39,7 +39,7 @@ class Runtime:
     def version(self, name: str) -> str | None:
         return self.installed.get(name)
 
-    def run(self, command, check=False):
+    def run(self, command, check=False, **_):
         assert check, "a failed pip install must stop the cell"
         self.pip_calls.append(command)
         if "-e" in command:

@@ -132,3 +132,13 @@ def test_kernelspec_is_the_standard_python3(path):
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
     }
+
+
+def test_the_core_path_fits_three_hours():
+    """The README's core path (setup through deployment) adds up to the 180 minutes it promises."""
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    core = readme[readme.index("## For instructors") : readme.index("**Electives**")]
+    rows = re.findall(r"^\| (setup|\d\d) \| (\d+) min \|", core, re.MULTILINE)
+    assert [name for name, _ in rows] == ["setup", "01", "02", "03", "04", "05", "06"]
+    total = sum(int(minutes) for _, minutes in rows)
+    assert total <= 180 and f"Core path: {total} minutes" in core
