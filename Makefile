@@ -83,11 +83,12 @@ test: lint unit test-platforms test-notebooks test-stages ## The README's test c
 export: $(STAMP) ## Write the lessons' cells tagged `export` to helpers/lessons/ (the one source of reused code)
 	$(BIN)/python -m tools.export
 
-lint: $(STAMP) ## ruff on helpers, tests, benchmarks and notebooks; notebooks must hold executed outputs; helpers/lessons/ current
+lint: $(STAMP) ## ruff; notebooks hold executed outputs and their prose no number the outputs lack; helpers/lessons/ current
 	$(BIN)/python -m tools.export --check
 	$(BIN)/ruff check helpers tests benchmarks tools notebooks solutions
 	$(BIN)/ruff format --check helpers tests benchmarks tools
 	$(BIN)/python -m tools.notebook_check $(NOTEBOOKS) $(SOLUTIONS)
+	$(BIN)/python -m tools.number_check $(NOTEBOOKS) $(SOLUTIONS)  # markdown states no number the outputs lack
 	$(BIN)/actionlint .github/workflows/*.yml
 
 bench: $(STAMP) ## Side-by-side performance of every path (needs the lessons' artifacts); `make bench ARGS=--quick`

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import nbformat
 
-MEASURED = re.compile(
-    r"(?<![\w.\-])(\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?)\s?"
-    r"(%|×(?!\s?\d)|ms\b|µs\b|s\b|min\b|GB\b|MB\b|KB\b|ulps?\b)"
+MEASURED = re.compile(  # a number and its unit; `2.5×` is a ratio, `9,408 × 200` a dimension
+    r"(?<![\w.\-])(\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?)"
+    r"(?:\s?(%|ms\b|µs\b|s\b|min\b|GB\b|MB\b|KB\b|ulps?\b)|(×)(?!\s?\d))"
 )
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)
 QUOTED = re.compile(r"<!--\s*quoted:(.*?)-->", re.S)
 LINK = re.compile(r"\]\([^)]*\)|https?://\S+")
@@ -42,7 +43,7 @@ def printed_text(nb) -> str:
 
 def _shown(number: str, unit: str, printed: str) -> bool:
     """`number` is in the outputs as written, or (a percentage) as the fraction it stands for."""
-    if number in printed:
+    if re.search(rf"(?<![\d.]){re.escape(number)}(?![\d])", printed):
         return True
     if unit == "%":
         try:
@@ -50,7 +51,10 @@ def _shown(number: str, unit: str, printed: str) -> bool:
         except ValueError:
             return False
         decimals = len(number.split(".")[1]) + 2 if "." in number else 2
-        return f"{value:.{decimals}f}" in printed
+        return (
+            re.search(rf"(?<![\d.]){re.escape(f'{value:.{decimals}f}')}(?![\d])", printed)
+            is not None
+        )
     return False
 
 
@@ -64,12 +68,13 @@ def unbacked(markdown: str, printed: str) -> list[str]:
     >>> unbacked("97.5% correct", "accuracy 0.975")
     []
     """
-    quoted = {_plain(q.strip()) for m in QUOTED.finditer(markdown) for q in m.group(1).split(",")}
-    quoted_numbers = {re.match(r"[\d.e+\-]*", q).group(0) for q in quoted}
+    quoted_numbers = {
+        _plain(n) for m in QUOTED.finditer(markdown) for n in NUMBER.findall(m.group(1))
+    }
     text = LINK.sub(" ", CODE.sub(" ", QUOTED.sub(" ", markdown)))
     missing = []
     for m in MEASURED.finditer(text):
-        number, unit = _plain(m.group(1)), m.group(2)
+        number, unit = _plain(m.group(1)), m.group(2) or m.group(3)
         if number in quoted_numbers or _shown(number, unit, printed):
             continue
         missing.append(m.group(0).strip())
