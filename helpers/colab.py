@@ -171,4 +171,4 @@ def setup_colab(
         restart()
         raise RuntimeError(message)  # only reached where the runtime could not be restarted
     print(f"Colab: the workshop's pinned stack is installed ({len(pins)} packages).")
-    return [p for p in packages if pinned_versions([p]).popitem()[0] in missing]
+    return [line for line, name in zip(packages, pins, strict=True) if name in missing]

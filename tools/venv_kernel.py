@@ -36,12 +36,3 @@ class VenvKernelManager(AsyncKernelManager):
     @default("kernel_spec_manager")
     def _venv_kernel_specs(self) -> VenvKernelSpecManager:
         return VenvKernelSpecManager(data_dir=self.data_dir)
-
-
-def kernel_python() -> str:
-    """The interpreter a `python3` kernel runs on.
-
-    >>> import sys; kernel_python() == sys.executable
-    True
-    """
-    return VenvKernelSpecManager().get_kernel_spec(NATIVE).argv[0]

@@ -24,6 +24,7 @@ import nbformat
 import pytest
 
 from helpers.artifacts import REPO_ROOT
+from tests.decoys import write_dead_python3_kernelspec
 
 # 01 draws figures; 02 has a cell that raises on purpose (tagged `raises-exception`).
 LESSONS = ["01_data.ipynb", "02_flax_model.ipynb"]
@@ -56,14 +57,6 @@ def get_json(url: str):
         return json.load(response)
 
 
-def decoy_user_kernelspec(home: Path) -> None:
-    spec = home / ".local/share/jupyter/kernels/python3"
-    spec.mkdir(parents=True)
-    dead = ["/bin/sh", "-c", "echo 'decoy kernel ran' >&2; exit 7", "{connection_file}"]
-    kernel = {"argv": dead, "display_name": "Python 3", "language": "python"}
-    (spec / "kernel.json").write_text(json.dumps(kernel))
-
-
 def lab_environment(tmp: Path) -> dict[str, str]:
     test_only = ("MPLBACKEND", "TQDM_DISABLE")  # tests/conftest.py's: a learner has neither
     env = {
@@ -76,7 +69,7 @@ def lab_environment(tmp: Path) -> dict[str, str]:
         path = tmp / "lab-settings/@jupyterlab" / f"{extension}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values))
-    decoy_user_kernelspec(tmp / "home")
+    write_dead_python3_kernelspec(tmp / "home/.local/share/jupyter")
     return {
         **env,
         "HOME": str(tmp / "home"),

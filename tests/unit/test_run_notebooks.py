@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+from tests.decoys import write_dead_python3_kernelspec
 from tools import run_notebooks
 
 ALLOCATE = "b = bytearray({mb} * 2**20); b[::4096] = b'x' * len(b[::4096])"  # touch every page
@@ -81,12 +82,8 @@ def decoy_machine(tmp_path) -> dict[str, str]:
     for name in ("jupyter", "jupyter-nbconvert"):
         (bin_dir / name).write_text("#!/bin/sh\necho 'decoy Jupyter ran'\nexit 42\n")
         (bin_dir / name).chmod(0o755)
-    dead_kernel = ["/bin/sh", "-c", "echo 'decoy kernel ran' >&2; exit 7", "{connection_file}"]
     for data_dir in (tmp_path / "home/.local/share/jupyter", tmp_path / "jupyter-path"):
-        spec = data_dir / "kernels" / "python3"
-        spec.mkdir(parents=True)
-        kernel = {"argv": dead_kernel, "display_name": "Python 3", "language": "python"}
-        (spec / "kernel.json").write_text(json.dumps(kernel))
+        write_dead_python3_kernelspec(data_dir)
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("JUPYTER")}
     return {
         **env,
