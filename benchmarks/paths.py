@@ -30,7 +30,7 @@ ARTIFACTS = {
 TRAINING = {  # key → label in the report
     "jax": "JAX jit step (lesson 03)",
     "tf_tape": "TF, tape over the exported train_loss (re-runs the forward)",
-    "tf_fused": "TF, fused value-and-grad behind tf.custom_gradient (lesson 05)",
+    "tf_fused": "TF, fused value-and-grad behind tf.custom_gradient (deep dive 05b)",
     "tf_limit": "TF running lesson 03's whole converted step (the limit)",
 }
 INFERENCE = {
@@ -165,17 +165,18 @@ def _quiet_tensorflow():
 
 
 def tf_training(trainable: Path, optimizer_json: Path, batch: int, route: str):
-    """`run(n)`: lesson 05's step on a freshly loaded trainable SavedModel, handed-over Adam.
+    """`run(n)`: a TF train step on a freshly loaded trainable SavedModel, handed-over Adam.
 
-    route: "fused" (lesson 05's: the tape gets the gradients of the converted
-    `jax.value_and_grad` through `tf.custom_gradient`) or "tape" (the tape over `train_loss`,
-    whose jax2tf gradient re-runs the forward pass). Both compiled with XLA, as in lesson 05.
+    route: "tape" (lesson 05's: the tape over `train_loss`, whose jax2tf gradient re-runs the
+    forward pass) or "fused" (deep dive 05b's: the tape gets the gradients of the converted
+    `jax.value_and_grad` through `tf.custom_gradient`). Both compiled with XLA, as in lesson 05.
     """
     tf = _quiet_tensorflow()
     from helpers.artifacts import read_json
     from helpers.lessons import l05_tf_finetune as lesson05
+    from helpers.lessons import l05b_restart_and_speed as deep_dive05b
 
-    routes = {"fused": lesson05.make_train_step, "tape": lesson05.tape_train_step}
+    routes = {"fused": deep_dive05b.fused_train_step, "tape": lesson05.make_train_step}
     if route not in routes:
         raise ValueError(f"route must be one of {sorted(routes)}, not {route!r}")
     loaded = tf.saved_model.load(str(trainable))

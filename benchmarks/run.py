@@ -56,7 +56,7 @@ SETTINGS = {  # repeats: samples per contender; *_target: seconds per sample
 GOALS = {  # ratio: (goal, what it means); a ratio is a speed ratio, so higher is faster
     "tf_fused_over_tf_limit": (
         0.97,
-        "lesson 05's fused TF step ≥ 0.97× TF running the whole JAX step",
+        "05b's fused TF step ≥ 0.97× TF running the whole JAX step",
     ),
     "litert_b256_over_savedmodel": (
         1.5,

@@ -9,32 +9,14 @@ import tensorflow as tf
 from helpers import handoff
 
 
-def fused_train_loss(model):
-    """`model.train_loss`, with the gradient JAX computed along with it: one forward pass."""
-
-    @tf.custom_gradient
-    def train_loss(images, labels):
-        loss, grads = model.train_loss_and_grads(images, labels)  # also updates model_state and rng
-        by_variable = {
-            variable.ref(): grad for variable, grad in zip(model.params, grads, strict=True)
-        }
-
-        def backward(upstream, variables):
-            return [None, None], [upstream * by_variable[variable.ref()] for variable in variables]
-
-        return loss, backward
-
-    return train_loss
-
-
+# tested in tests/unit/test_export_parity.py; `make export` copies it for 05b, the solutions and `make bench`
 def make_train_step(model, optimizer):
     """An XLA-compiled train step for `model`'s parameters; returns the batch's train loss."""
-    train_loss = fused_train_loss(model)
 
     @tf.function(jit_compile=True)
     def train_step(images, labels):
         with tf.GradientTape() as tape:
-            loss = train_loss(images, labels)  # also updates model_state and rng
+            loss = model.train_loss(images, labels)  # also updates model_state and rng
         grads = tape.gradient(loss, model.params)
         optimizer.apply_gradients(zip(grads, model.params, strict=True))
         return loss
@@ -86,17 +68,3 @@ def handed_over_adam(opt_config, variables, mu, nu, count):
         v_slot.assign(v)  # Optax's second moment → Keras' velocity
     optimizer.iterations.assign(int(count))  # next step: t = count + 1 in both
     return optimizer
-
-
-def tape_train_step(model, optimizer):
-    """The plain route: the tape differentiates train_loss, whose gradient re-runs the forward."""
-
-    @tf.function(jit_compile=True)
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            loss = model.train_loss(images, labels)
-        grads = tape.gradient(loss, model.params)
-        optimizer.apply_gradients(zip(grads, model.params, strict=True))
-        return loss
-
-    return train_step

@@ -11,8 +11,8 @@ from helpers.claims import load_claims
 
 STAGES = {
     "02_flax_model": 2,
-    "03_jax_training": 2,
-    "04_export": 9,
+    "03_jax_training": 3,
+    "04_export": 8,
     "04b_export_inside": 3,
     "05_tf_finetune": 7,
     "05b_restart_and_speed": 1,

@@ -3,13 +3,14 @@
 A tiny Dense → BatchNorm → Dropout → Dense model goes through exactly what lesson 04 does to the
 CNN: state in `tf.Variable`s, a symbolic batch, lowering for CPU and CUDA, a train-mode loss that
 updates batch-norm statistics and reads its dropout key from a uint32 variable. After a reload,
-outputs and `tf.GradientTape` gradients must equal JAX's, by both routes lesson 05 can train
-with: the tape over the converted loss, and lesson 05's fused step (`helpers.lessons.l05_tf_finetune`: the tape
-gets the gradients of a converted `jax.value_and_grad` through `tf.custom_gradient`). It takes
+outputs and `tf.GradientTape` gradients must equal JAX's, by both routes TensorFlow can train
+with: lesson 05's tape over the converted loss (`helpers.lessons.l05_tf_finetune`), and deep dive
+05b's fused step (`helpers.lessons.l05b_restart_and_speed`: the tape gets the gradients of a
+converted `jax.value_and_grad` through `tf.custom_gradient`). It takes
 seconds and needs no MNIST, so a JAX/TensorFlow pin that no longer interoperates fails in
 `make unit`, before any notebook runs.
 
-Used in: 04_export, 05_tf_finetune.
+Used in: 04_export, 05_tf_finetune, 05b_restart_and_speed.
 """
 
 import flax.linen as nn
@@ -22,6 +23,7 @@ import tensorflow as tf
 from jax.experimental import jax2tf
 
 from helpers.lessons import l05_tf_finetune as tf_step  # lesson 05's cells, by make export
+from helpers.lessons import l05b_restart_and_speed as fused_step  # 05b's cells
 from helpers.trees import fix_frozen
 
 PLATFORMS = ("cpu", "cuda")
@@ -182,7 +184,7 @@ def test_export_is_native_and_records_both_platforms(saved):
 @pytest.mark.parametrize("route", ["tape", "fused"])
 @pytest.mark.parametrize("mode", ["eager", "function", "xla"])
 def test_lesson05_train_step_routes_take_jaxs_adam_step(saved, route, mode):
-    """One step of lesson 05's fused step and of the plain tape route = one Optax step.
+    """One step of lesson 05's tape route and of 05b's fused step = one Optax step.
 
     The fused route's `tf.custom_gradient` must hand the tape `jax.grad`'s gradients for every
     parameter, whatever order TensorFlow lists the variables in (a set, in eager mode).
@@ -195,9 +197,9 @@ def test_lesson05_train_step_routes_take_jaxs_adam_step(saved, route, mode):
     )
     sgd = optax.sgd(0.5)  # plain SGD: the update is the gradient, scaled
     want = optax.apply_updates(state["params"], sgd.update(jax_grads, sgd.init(state["params"]))[0])
-    make = tf_step.make_train_step if route == "fused" else tf_step.tape_train_step
+    make = fused_step.fused_train_step if route == "fused" else tf_step.make_train_step
     step = make(loaded, tf.keras.optimizers.SGD(0.5))
-    if mode != "xla":  # make_train_step compiles with XLA, as lesson 05 does
+    if mode != "xla":  # both compile with XLA, as lesson 05 does
         python_step = step.python_function
         step = python_step if mode == "eager" else tf.function(python_step)
     step(tf.constant(x), tf.constant(y))
@@ -212,7 +214,7 @@ def test_fused_loss_gives_the_tape_jax_grads_scaled_by_the_upstream_gradient(sav
     for factor in (1.0, 3.0):
         loaded = tf.saved_model.load(str(path))  # same dropout key for both
         with tf.GradientTape() as tape:
-            loss = factor * tf_step.fused_train_loss(loaded)(tf.constant(x), tf.constant(y))
+            loss = factor * fused_step.fused_train_loss(loaded)(tf.constant(x), tf.constant(y))
         grads[factor] = [g.numpy() for g in tape.gradient(loss, list(loaded.params))]
     key = jax.random.wrap_key_data(tf.saved_model.load(str(path)).rng.numpy())
     jax_grads = jax.grad(lambda p: loss_fn(p, state["batch_stats"], key, x, y, True)[0])(

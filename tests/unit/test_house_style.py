@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from tests.notebook_code import NOTEBOOKS
+from tools import technique_share
 
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 DEEP_DIVES = sorted(NOTEBOOKS.glob("[0-9][0-9]b_*.ipynb"))
@@ -142,3 +143,25 @@ def test_the_core_path_fits_three_hours():
     assert [name for name, _ in rows] == ["setup", "01", "02", "03", "04", "05", "06"]
     total = sum(int(minutes) for _, minutes in rows)
     assert total <= 180 and f"Core path: {total} minutes" in core
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_core_lessons_teach_first_and_verify_after(path):
+    """At least 60% of a core lesson's code (setup excluded) is the technique and what shows its
+    result; the checks sit in cells tagged `checks`, each after a markdown cell saying **Checks.**
+    in the same section (tools/technique_share.py says how lines are counted)."""
+    counted = technique_share.share(path)
+    assert counted["share"] >= 0.60, f"{counted}: move checks into `checks` cells, or trim them"
+    cells = _cells(path)
+    for i, cell in enumerate(cells):
+        if "checks" not in cell.metadata.get("tags", []):
+            continue
+        j = i - 1
+        while j >= 0 and not (
+            cells[j].cell_type == "markdown" and "**Checks.**" in cells[j].source
+        ):
+            assert cells[j].cell_type == "code" or not re.search(r"^## ", cells[j].source, re.M), (
+                f"cell {i} is tagged `checks` but its section never says **Checks.**"
+            )
+            j -= 1
+        assert j >= 0, f"cell {i} is tagged `checks` with no **Checks.** markdown before it"
