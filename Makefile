@@ -27,19 +27,20 @@ help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "  make 01_data ... 09_scale_out  Execute one lesson or deep dive (04b_..., 05b_...) in place (needs the earlier lessons' artifacts)"
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt requirements-no-deps.txt pyproject.toml
 	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
 	case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
 	  echo "make install: '$(PYTHON)' is Python $${version:-(not found)}, but the pinned stack needs Python $(SUPPORTED_PYTHONS) (one of them): run e.g. 'make install PYTHON=python$(lastword $(SUPPORTED_PYTHONS))'."; exit 1;; esac
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt  # includes requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-no-deps.txt  # why: see the file
 	@touch $@
 
 install: $(STAMP) ## Create .venv with python3 and install the pinned stack and Jupyter (only when requirements change)
 
 check-env: $(STAMP) ## Print [OK]/[FAIL] for every pinned package
-	@$(BIN)/python tools/check_env.py requirements.txt requirements-dev.txt  # a plain script: works even when imports are broken
+	@$(BIN)/python tools/check_env.py requirements.txt requirements-dev.txt requirements-no-deps.txt  # a plain script: works even when imports are broken
 
 data: $(STAMP) ## Put MNIST into Keras' cache (~/.keras/datasets/): copied from $$MNIST_NPZ if set, else downloaded
 	$(BIN)/python -m helpers.data

@@ -143,7 +143,12 @@ def setup_colab(
     if not in_colab(modules):
         return []
     workshop = Path(workshop)
-    packages = colab_requirements(workshop / "requirements.txt", has_gpu() if gpu is None else gpu)
+    gpu = has_gpu() if gpu is None else gpu
+    # requirements-no-deps.txt's pins need `tensorflow`, which Colab has: one install resolves both.
+    packages = [
+        *colab_requirements(workshop / "requirements.txt", gpu),
+        *colab_requirements(workshop / "requirements-no-deps.txt", gpu),
+    ]
     pins = pinned_versions(packages)
     before = {name: installed(name) for name in pins}
     missing = [name for name, version in pins.items() if not same_version(before[name], version)]

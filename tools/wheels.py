@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 REQUIREMENTS = (
     REPO / "requirements.txt",
     REPO / "requirements-dev.txt",
-)  # what `make install` takes
+)  # what `make install` takes, resolved together
+NO_DEPS = REPO / "requirements-no-deps.txt"  # installed with --no-deps after them
 PYTHONS = tuple(  # python-versions.txt: the one list of supported Pythons
     line.strip()
     for line in (REPO / "python-versions.txt").read_text(encoding="utf-8").splitlines()
@@ -96,7 +97,12 @@ def requirements_for(
     return selected
 
 
-def resolve(platform: str, python: str, path: Path | tuple[Path, ...] = REQUIREMENTS) -> Resolution:
+def resolve(
+    platform: str,
+    python: str,
+    path: Path | tuple[Path, ...] = REQUIREMENTS,
+    no_deps: bool = False,
+) -> Resolution:
     """Dry-run pip for `platform` and `python`; name the package without a wheel if it fails."""
     tags, _ = PLATFORMS[platform]
     with tempfile.TemporaryDirectory() as tmp:
@@ -121,6 +127,8 @@ def resolve(platform: str, python: str, path: Path | tuple[Path, ...] = REQUIREM
         ]
         for tag in tags:
             cmd += ["--platform", tag]
+        if no_deps:
+            cmd.append("--no-deps")
         done = subprocess.run([*cmd, "-r", str(reqs)], capture_output=True, text=True, check=False)
     if done.returncode == 0:
         return Resolution(platform, python, True, None, "")
@@ -134,10 +142,18 @@ def resolve(platform: str, python: str, path: Path | tuple[Path, ...] = REQUIREM
 
 
 def resolve_all(path: Path | tuple[Path, ...] = REQUIREMENTS) -> list[Resolution]:
-    """Every platform x Python, resolved in parallel (pip mostly waits on the index)."""
+    """Every platform x Python, resolved in parallel (pip mostly waits on the index); for the
+    default files, a cell also needs a wheel for every pin of requirements-no-deps.txt."""
     cells = [(p, v) for p in PLATFORMS for v in PYTHONS]
+
+    def both(cell):
+        r = resolve(*cell, path)
+        if r.ok and path == REQUIREMENTS and NO_DEPS.is_file():
+            r = resolve(*cell, NO_DEPS, no_deps=True)
+        return r
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(cells)) as pool:
-        return list(pool.map(lambda cell: resolve(*cell, path), cells))
+        return list(pool.map(both, cells))
 
 
 def main(argv: list[str]) -> int:

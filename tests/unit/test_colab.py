@@ -14,7 +14,9 @@ from helpers import colab
 from helpers.artifacts import REPO_ROOT
 
 REQUIREMENTS = REPO_ROOT / "requirements.txt"
-CPU_PACKAGES = colab.colab_requirements(REQUIREMENTS, gpu=False)
+CPU_PACKAGES = colab.colab_requirements(REQUIREMENTS, gpu=False) + colab.colab_requirements(
+    REPO_ROOT / "requirements-no-deps.txt", gpu=False
+)
 PINS = colab.pinned_versions(CPU_PACKAGES)
 COLAB = {"google.colab": types.ModuleType("google.colab")}
 COLAB_PREINSTALLED = {"numpy": "2.0.2", "tensorflow": "2.20.0", "keras": "3.13.0", "jax": "0.7.2"}
