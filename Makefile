@@ -15,7 +15,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TF_ENABLE_ONEDNN_OPTS ?= 0
 
 STAGES := 01_data 02_flax_model 03_jax_training 04_export 04b_export_inside 05_tf_finetune 05b_restart_and_speed \
-	06_deploy 07_fusion 08_flax_nnx 09_scale_out
+	06_deploy 07_fusion 08_flax_nnx 09_scale_out 10_ship
 NOTEBOOKS := $(foreach s,$(STAGES),$(wildcard notebooks/$(s).ipynb))  # core lessons and deep dives, in stage order
 SOLUTIONS := $(sort $(wildcard solutions/*_solutions.ipynb))  # read the lessons' artifacts, write only artifacts/scratch/
 NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-current-env \
@@ -25,7 +25,7 @@ NBVAL := $(BIN)/python -m pytest -x -p no:cacheprovider --nbval-lax --nbval-curr
 
 help: ## Show this help
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "  make 01_data ... 09_scale_out  Execute one lesson or deep dive (04b_..., 05b_...) in place (needs the earlier lessons' artifacts)"
+	@echo "  make 01_data ... 10_ship  Execute one lesson or deep dive (04b_..., 05b_...) in place (needs the earlier lessons' artifacts)"
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-no-deps.txt pyproject.toml
 	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \

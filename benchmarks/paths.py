@@ -25,6 +25,7 @@ ARTIFACTS = {
     **{f"tflite_b{b}": (f"06_deploy/model_b{b}.tflite", "06_deploy") for b in (1, 256)},
     **{f"tflite_int8_b{b}": (f"06_deploy/model_int8_b{b}.tflite", "06_deploy") for b in (1, 256)},
     **{f"onnx_b{b}": (f"06_deploy/model_b{b}.onnx", "06_deploy") for b in (1, 256)},
+    "onnx_jax2onnx": ("10_ship/model_jax2onnx.onnx", "10_ship"),
 }
 
 TRAINING = {  # key → label in the report
@@ -39,7 +40,9 @@ INFERENCE = {
     "litert": "LiteRT fp32, static batch (from JAX)",
     "litert_int8": "LiteRT int8 weights, static batch",
     "litert_any_batch": "LiteRT fp32, any batch (from the SavedModel)",
-    "onnx": "ONNX Runtime, static batch",
+    "litert_compiled": "LiteRT fp32, static batch, CompiledModel (lesson 10)",
+    "onnx": "ONNX Runtime, static batch (tf2onnx, lesson 06)",
+    "onnx_jax2onnx": "ONNX Runtime, any batch (jax2onnx, lesson 10)",
 }
 
 
@@ -288,6 +291,30 @@ def tflite_inference(model_path: Path, batch: int):
     return run
 
 
+def compiled_model_inference(model_path: Path, batch: int):
+    """`run(k)`: LiteRT's CompiledModel on a static-batch file, all cores, buffers made once."""
+    from ai_edge_litert.compiled_model import CompiledModel
+    from ai_edge_litert.cpu_options import CpuOptions
+    from ai_edge_litert.options import Options
+
+    from helpers.environment import native_stderr_silenced
+
+    with native_stderr_silenced():  # the accelerator registry reports absent GPU/NPU plugins
+        model = CompiledModel.from_file(
+            str(model_path), options=Options(cpu_options=CpuOptions(num_threads=os.cpu_count()))
+        )
+    inputs, outputs = model.create_input_buffers(0), model.create_output_buffers(0)
+    images, _ = synthetic_batch(batch)
+
+    def run(k: int) -> None:
+        for _ in range(k):
+            inputs[0].write(images)
+            model.run_by_index(0, inputs, outputs)
+            outputs[0].read(batch * 10, np.float32)
+
+    return run
+
+
 def onnx_inference(model_path: Path, batch: int):
     """`run(k)`: an ONNX Runtime session (CUDA where available, else CPU), NumPy in and out."""
     import onnxruntime as ort
@@ -331,6 +358,10 @@ def build_inference(key: str, paths: dict[str, Path], batch: int):
         return tflite_inference(paths[f"tflite_int8_b{batch}"], batch)
     if key == "litert_any_batch":
         return tflite_inference(paths["tflite_any_batch"], batch)
+    if key == "litert_compiled":
+        return compiled_model_inference(paths[f"tflite_b{batch}"], batch)
     if key == "onnx":
         return onnx_inference(paths[f"onnx_b{batch}"], batch)
+    if key == "onnx_jax2onnx":
+        return onnx_inference(paths["onnx_jax2onnx"], batch)
     raise KeyError(f"unknown inference path {key!r}; one of {sorted(INFERENCE)}")

@@ -174,6 +174,10 @@ RATIO_TEXT = {
     "litert_b256_over_savedmodel": "LiteRT static, batch 256 / SavedModel",
     "litert_b1_over_savedmodel": "LiteRT static, batch 1 / SavedModel (latency)",
     "litert_b256_over_any_batch": "LiteRT static / LiteRT any batch, batch 256",
+    "compiled_b256_over_interpreter": "LiteRT CompiledModel / Interpreter, static batch 256",
+    "compiled_b1_over_interpreter": "LiteRT CompiledModel / Interpreter, static batch 1",
+    "jax2onnx_b256_over_tf2onnx": "ONNX Runtime: jax2onnx (any batch) / tf2onnx static, batch 256",
+    "jax2onnx_b1_over_tf2onnx": "ONNX Runtime: jax2onnx (any batch) / tf2onnx static, batch 1",
 }
 
 

@@ -13,7 +13,9 @@ for its peak memory):
 3. the XLA programs of the JAX step and of TF's limit step, op kinds side by side (where
    jaxlib and TF's XLA compile the same StableHLO differently);
 4. inference latency and throughput at batch 1 and 256 of JAX, the SavedModel, LiteRT
-   (static batch, fp32 and int8 weights; any batch) and ONNX Runtime, interleaved the same way;
+   (static batch, fp32 and int8 weights, by Interpreter and by CompiledModel; any batch) and ONNX
+   Runtime (lesson 06's static tf2onnx files, lesson 10's any-batch jax2onnx file), interleaved
+   the same way;
 5. the per-lesson times and peak memory of the last `make run` (`artifacts/run_times.tsv`).
 
 Every path is built from the lessons' code through `helpers` (lesson 03's step, lesson 05's
@@ -322,6 +324,10 @@ def speed_ratios(timings, inference) -> dict:
         "litert_b256_over_savedmodel": speed("litert" + big, "savedmodel" + big, inference),
         "litert_b1_over_savedmodel": speed("litert@1", "savedmodel@1", inference),
         "litert_b256_over_any_batch": speed("litert" + big, "litert_any_batch" + big, inference),
+        "compiled_b256_over_interpreter": speed("litert_compiled" + big, "litert" + big, inference),
+        "compiled_b1_over_interpreter": speed("litert_compiled@1", "litert@1", inference),
+        "jax2onnx_b256_over_tf2onnx": speed("onnx_jax2onnx" + big, "onnx" + big, inference),
+        "jax2onnx_b1_over_tf2onnx": speed("onnx_jax2onnx@1", "onnx@1", inference),
     }
 
 

@@ -20,6 +20,7 @@ STAGES = {
     "07_fusion": 6,
     "08_flax_nnx": 8,
     "09_scale_out": 9,
+    "10_ship": 9,
 }  # how many claims each lesson checks
 
 
