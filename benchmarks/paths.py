@@ -292,25 +292,15 @@ def tflite_inference(model_path: Path, batch: int):
 
 
 def compiled_model_inference(model_path: Path, batch: int):
-    """`run(k)`: LiteRT's CompiledModel on a static-batch file, all cores, buffers made once."""
-    from ai_edge_litert.compiled_model import CompiledModel
-    from ai_edge_litert.cpu_options import CpuOptions
-    from ai_edge_litert.options import Options
+    """`run(k)`: LiteRT's CompiledModel on a static-batch file, all cores (lesson 10's runner)."""
+    from helpers.lessons.l10_ship import compiled_runner
 
-    from helpers.environment import native_stderr_silenced
-
-    with native_stderr_silenced():  # the accelerator registry reports absent GPU/NPU plugins
-        model = CompiledModel.from_file(
-            str(model_path), options=Options(cpu_options=CpuOptions(num_threads=os.cpu_count()))
-        )
-    inputs, outputs = model.create_input_buffers(0), model.create_output_buffers(0)
+    runner = compiled_runner(model_path, threads=os.cpu_count())
     images, _ = synthetic_batch(batch)
 
     def run(k: int) -> None:
         for _ in range(k):
-            inputs[0].write(images)
-            model.run_by_index(0, inputs, outputs)
-            outputs[0].read(batch * 10, np.float32)
+            runner(images=images)
 
     return run
 

@@ -8,7 +8,52 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import prediction_log_pb2
+from ai_edge_litert.compiled_model import CompiledModel
+from ai_edge_litert.cpu_options import CpuOptions
+from ai_edge_litert.options import Options
+from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+from helpers.environment import native_stderr_silenced
+
+
+# `make export` copies it for tests/stages/test_ship.py and `make bench`
+def compiled_runner(path, threads=0):
+    """Run a LiteRT file's first signature with CompiledModel; the buffers are made once, then reused.
+
+    `threads=0` lets LiteRT choose."""
+    # the accelerator registry reports absent GPU/NPU plugins on stderr
+    with native_stderr_silenced():
+        cm = CompiledModel.from_file(
+            str(path), options=Options(cpu_options=CpuOptions(num_threads=threads))
+        )
+    ((key, names),) = cm.get_signature_list().items()
+    ins = {n: cm.create_input_buffer_by_name(key, n) for n in names["inputs"]}
+    outs = {n: cm.create_output_buffer_by_name(key, n) for n in names["outputs"]}
+    specs = cm.get_output_tensor_details(key)
+
+    def run(**arrays):
+        for name, array in arrays.items():
+            ins[name].write(np.ascontiguousarray(array))
+        cm.run_by_name(key, ins, outs)
+        return {
+            n: outs[n]
+            .read(int(np.prod(specs[n]["shape"])), np.dtype(specs[n]["dtype"]))
+            .reshape(specs[n]["shape"])
+            for n in outs
+        }
+
+    return run
+
+
+# `make export` copies it for the solutions and tests/unit/test_ship.py
+def prediction_log(signature, images, model="mnist"):
+    """One warmup record: a PredictRequest for `signature` with `images` as its input "images"."""
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name, request.model_spec.signature_name = model, signature
+    request.inputs["images"].CopyFrom(tf.make_tensor_proto(images))
+    return prediction_log_pb2.PredictionLog(
+        predict_log=prediction_log_pb2.PredictLog(request=request)
+    )
 
 
 # `make export` copies it for tests/stages/test_ship.py; runs without JAX

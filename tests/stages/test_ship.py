@@ -21,6 +21,7 @@ import pytest
 from helpers.artifacts import require, stage_dir
 from helpers.data import load_mnist
 from helpers.lessons.l06_deploy import non_builtin_ops
+from helpers.lessons.l10_ship import compiled_runner
 
 SERVER = "10_ship/model_server/mnist"
 WARMUP = "assets.extra/tf_serving_warmup_requests"
@@ -67,27 +68,18 @@ def test_each_version_loads_and_replays_its_warmup_without_jax(version):
 
 def test_the_uint8_device_file_classifies_like_the_savedmodel():
     import tensorflow as tf
-    from ai_edge_litert.compiled_model import CompiledModel
 
     path = require("10_ship/model_uint8_b1.tflite", producer="10_ship")
     served = tf.saved_model.load(str(require("05_tf_finetune/serving", producer="05_tf_finetune")))
     (_, _), (x_test, _) = load_mnist()
     pixels = x_test[:300]
     want = served.signatures["classify_uint8"](images=tf.constant(pixels))
-    cm = CompiledModel.from_file(str(path))
-    (key,) = cm.get_signature_list()
-    inputs = {"images": cm.create_input_buffer_by_name(key, "images")}
-    outputs = {n: cm.create_output_buffer_by_name(key, n) for n in ("label", "probabilities")}
-    labels, probabilities = [], []
-    for image in pixels:
-        inputs["images"].write(np.ascontiguousarray(image[None]))
-        cm.run_by_name(key, inputs, outputs)
-        labels.append(outputs["label"].read(1, np.int32)[0])
-        probabilities.append(outputs["probabilities"].read(10, np.float32))
+    device = compiled_runner(path)  # lesson 10's CompiledModel runner
+    answers = [device(images=image[None]) for image in pixels]
+    labels = np.concatenate([a["label"] for a in answers])
+    probabilities = np.concatenate([a["probabilities"] for a in answers])
     assert np.array_equal(labels, want["label"].numpy())  # 300 images, none a near tie (lesson 10)
-    assert (
-        np.abs(np.array(probabilities) - want["probabilities"].numpy()).max() <= 2e-5
-    )  # lesson 10's TOL
+    assert np.abs(probabilities - want["probabilities"].numpy()).max() <= 2e-5  # lesson 10's TOL
 
 
 NO_TF = r"""
@@ -116,4 +108,4 @@ def test_every_litert_file_holds_builtin_operators_only():
         [*stage_dir("06_deploy").glob("*.tflite"), *stage_dir("10_ship").glob("*.tflite")]
     )
     assert len(files) >= 8, files  # 06: 7 files; 10: the uint8 device file
-    assert {f.name: non_builtin_ops(f) for f in files if non_builtin_ops(f)} == {}
+    assert {f.name: ops for f in files if (ops := non_builtin_ops(f))} == {}

@@ -4,10 +4,9 @@ nothing when told not to; `flax_state` must rebuild the Flax tree from variable 
 
 import numpy as np
 import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
 from helpers.lessons.l06_deploy import flax_state
-from helpers.lessons.l10_ship import serve_like_tf_serving
+from helpers.lessons.l10_ship import prediction_log, serve_like_tf_serving
 
 
 class Tiny(tf.Module):
@@ -34,12 +33,7 @@ def _version(tmp_path, batches=(1, 3)):
     (path / "assets.extra").mkdir()
     with tf.io.TFRecordWriter(str(path / "assets.extra" / "tf_serving_warmup_requests")) as w:
         for b in batches:
-            request = predict_pb2.PredictRequest()
-            request.model_spec.name, request.model_spec.signature_name = "mnist", "classify_uint8"
-            request.inputs["images"].CopyFrom(tf.make_tensor_proto(np.zeros((b, 28, 28), np.uint8)))
-            log = prediction_log_pb2.PredictionLog(
-                predict_log=prediction_log_pb2.PredictLog(request=request)
-            )
+            log = prediction_log("classify_uint8", np.zeros((b, 28, 28), np.uint8))
             w.write(log.SerializeToString())
     return path
 
